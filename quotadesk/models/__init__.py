@@ -1,0 +1,31 @@
+"""SQLAlchemy 2 typed tables; nothing else lives here."""
+
+from quotadesk.models.base import Base, ExactDecimal, UTCDateTime
+from quotadesk.models.billing import (
+    Alert,
+    AuditEntry,
+    EmailOutbox,
+    LedgerEntry,
+    PackApplication,
+    PaymentRequest,
+    Period,
+    PeriodUsage,
+    UsageEvent,
+    WalletLot,
+)
+from quotadesk.models.catalog import AddonPack, Plan, PlanTerm, Setting
+from quotadesk.models.clients import (
+    Campaign,
+    Client,
+    PackAssignment,
+    ResourceState,
+    Subscription,
+    SubscriptionTerm,
+)
+
+__all__ = [
+    "AddonPack", "Alert", "AuditEntry", "Base", "Campaign", "Client", "EmailOutbox",
+    "ExactDecimal", "LedgerEntry", "PackApplication", "PackAssignment", "PaymentRequest",
+    "Period", "PeriodUsage", "Plan", "PlanTerm", "ResourceState", "Setting", "Subscription",
+    "SubscriptionTerm", "UTCDateTime", "UsageEvent", "WalletLot",
+]

@@ -1,0 +1,169 @@
+"""Period rollover, payment requests, billing history and alerts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from quotadesk.models import (
+    AddonPack,
+    Alert,
+    Client,
+    LedgerEntry,
+    PackApplication,
+    PaymentRequest,
+    Period,
+    WalletLot,
+)
+from quotadesk.services.book import Journal, load_books
+from quotadesk.services.desk import Desk, Tx, read_op, write_op
+from quotadesk.services.dto import AlertInfo, HistoryRow, PaymentInfo, RolloverResult
+from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound
+from quotadesk.services.lookup import find
+from quotadesk.services.periods import is_overdue
+
+ROLLOVER_CHUNK = 500
+PAYMENT_STATUSES = ("pending", "paid", "failed")
+
+
+def run_rollover(desk: Desk, *, progress: object = None) -> RolloverResult:
+    """Close every period that ended by now (SPEC §4), 500 clients per transaction.
+
+    Running it again, or at once on another desk, closes nothing twice.
+    """
+    clients = periods = requests = 0
+    while True:
+        done = _rollover_chunk(desk)
+        clients += done[0]
+        periods += done[1]
+        requests += done[2]
+        if callable(progress):
+            progress(clients)
+        if done[0] < ROLLOVER_CHUNK:
+            return RolloverResult(clients, periods, requests)
+
+
+@write_op
+def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
+    due = list(tx.session.scalars(
+        select(Period.client_id).where(Period.closed_at.is_(None), Period.end <= tx.now)
+        .order_by(Period.client_id).limit(ROLLOVER_CHUNK)))
+    if not due:
+        return 0, 0, 0
+    journal = Journal(tx)
+    books = load_books(journal, due)
+    closed = 0
+    for book in books.values():
+        book.catch_up(tx.now)
+        closed += len(book.closed)
+    requests = len(journal.rows.get(PaymentRequest, []))
+    journal.flush()
+    return len(books), closed, requests
+
+
+# -- payment requests ---------------------------------------------------------------------
+def _payment_info(tx: Tx, p: PaymentRequest, client: str) -> PaymentInfo:
+    return PaymentInfo(p.id, client, p.client_id, p.type, p.amount, p.created_at, p.due_date,
+                       p.status, p.paid_at, is_overdue(p.status, p.due_date, tx.now, tx.tz),
+                       p.reference)
+
+
+@read_op
+def list_payments(tx: Tx, client: object = None, status: str | None = None) -> list[PaymentInfo]:
+    query = select(PaymentRequest, Client.name).join(Client, Client.id == PaymentRequest.client_id)
+    if client is not None:
+        query = query.where(PaymentRequest.client_id == find(tx.session, Client, client).id)
+    if status is not None:
+        if status == "overdue":
+            query = query.where(PaymentRequest.status == "pending")
+        elif status in PAYMENT_STATUSES:
+            query = query.where(PaymentRequest.status == status)
+        else:
+            raise InvalidValue(f"status: unknown status {status!r} "
+                               "(use pending, paid, failed or overdue)", "status")
+    rows = [_payment_info(tx, p, name) for p, name in tx.session.execute(
+        query.order_by(PaymentRequest.created_at.desc(), PaymentRequest.id.desc()))]
+    if status == "overdue":
+        rows = [r for r in rows if r.overdue]
+    return rows
+
+
+def _get_request(tx: Tx, request_id: int) -> PaymentRequest:
+    row = tx.session.get(PaymentRequest, request_id)
+    if row is None:
+        raise NotFound(f"payment: no payment request with id {request_id}", "payment")
+    return row
+
+
+@write_op
+def mark_paid(tx: Tx, *, request_id: int) -> PaymentInfo:
+    """`pay` works from pending or failed (SPEC §8)."""
+    row = _get_request(tx, request_id)
+    if row.status not in {"pending", "failed"}:
+        raise InvalidTransition(f"status: payment request {request_id} is already paid")
+    row.status, row.paid_at = "paid", tx.now
+    tx.audit("payment.paid", "payment_request", row.id, amount=row.amount)
+    client = tx.session.get(Client, row.client_id)
+    assert client is not None
+    return _payment_info(tx, row, client.name)
+
+
+@write_op
+def mark_failed(tx: Tx, *, request_id: int) -> PaymentInfo:
+    """`fail` only from pending; the credits stay until the operator revokes them."""
+    row = _get_request(tx, request_id)
+    if row.status != "pending":
+        raise InvalidTransition(
+            f"status: only a pending request can fail; request {request_id} is {row.status}")
+    row.status = "failed"
+    tx.audit("payment.failed", "payment_request", row.id, amount=row.amount)
+    client = tx.session.get(Client, row.client_id)
+    assert client is not None
+    return _payment_info(tx, row, client.name)
+
+
+# -- billing history ----------------------------------------------------------------------
+@read_op
+def billing_history(tx: Tx, client: object) -> list[HistoryRow]:
+    """Purchases, expired and revoked credits, newest first (seed 002, SPEC §8)."""
+    session = tx.session
+    row = find(session, Client, client)
+    rows: list[HistoryRow] = []
+    for app, lot, pack_name, request in session.execute(
+            select(PackApplication, WalletLot, AddonPack.name, PaymentRequest)
+            .join(WalletLot, WalletLot.application_id == PackApplication.id)
+            .join(AddonPack, AddonPack.id == PackApplication.pack_id)
+            .outerjoin(PaymentRequest, PaymentRequest.application_id == PackApplication.id)
+            .where(PackApplication.client_id == row.id)):
+        rows.append(HistoryRow(
+            date=app.applied_at, kind="purchase", package_type=pack_name, resource=lot.resource,
+            credits=lot.units, amount=request.amount if request is not None else Decimal(0),
+            status=request.status if request is not None else "paid",
+            expires_at=lot.expires_at))
+    for entry, lot, pack_name in session.execute(
+            select(LedgerEntry, WalletLot, AddonPack.name)
+            .join(WalletLot, WalletLot.id == LedgerEntry.lot_id)
+            .join(AddonPack, AddonPack.id == WalletLot.pack_id)
+            .where(LedgerEntry.client_id == row.id,
+                   LedgerEntry.kind.in_(("expire", "revoke")))):
+        rows.append(HistoryRow(
+            date=entry.at, kind="expired" if entry.kind == "expire" else "revoked",
+            package_type=pack_name, resource=lot.resource, credits=entry.units, amount=None,
+            status=None, expires_at=lot.expires_at))
+    rows.sort(key=lambda r: (r.date, r.kind != "purchase"), reverse=True)
+    return rows
+
+
+@read_op
+def list_alerts(tx: Tx, client: object = None, limit: int | None = None) -> list[AlertInfo]:
+    query = (select(Alert, Client.name, Period.start)
+             .join(Client, Client.id == Alert.client_id)
+             .join(Period, Period.id == Alert.period_id))
+    if client is not None:
+        query = query.where(Alert.client_id == find(tx.session, Client, client).id)
+    query = query.order_by(Alert.at.desc(), Alert.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [AlertInfo(a.id, name, a.resource, a.kind, a.threshold, start, a.at)
+            for a, name, start in tx.session.execute(query)]

@@ -1,0 +1,589 @@
+"""A client's writable billing state inside one transaction: periods, counters, lots, blocks.
+
+Every write that moves units or money goes through a `ClientBook`: it is loaded in bulk (one
+query per table for many clients), changed in memory by the pure rules, and written back by
+`Journal.flush` with bulk statements. The single-event path and the million-line import are
+the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, select, update
+
+from quotadesk.models import (
+    Alert,
+    Campaign,
+    Client,
+    EmailOutbox,
+    LedgerEntry,
+    PaymentRequest,
+    Period,
+    PeriodUsage,
+    ResourceState,
+    Subscription,
+    SubscriptionTerm,
+    UsageEvent,
+    WalletLot,
+)
+from quotadesk.services.errors import FutureUsage, NoActiveSubscription
+from quotadesk.services.money import round_money
+from quotadesk.services.periods import due_date, local_date, next_boundary
+from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
+from quotadesk.services.rating import Split, rate_usage
+
+ZERO = Decimal(0)
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class Terms:
+    """The active subscription's plan snapshot."""
+
+    subscription_id: int
+    plan_name: str
+    fee: Decimal
+    anchor_day: int
+    addons: bool
+    due_days: int
+    alerts: tuple[int, ...]
+    included: dict[str, Decimal]
+    rates: dict[str, Decimal | None]
+
+
+@dataclass(slots=True)
+class Counters:
+    included: Decimal
+    included_used: Decimal = ZERO
+    wallet_used: Decimal = ZERO
+    overage_units: Decimal = ZERO
+    overage_amount: Decimal = ZERO
+    unserved: Decimal = ZERO
+    new: bool = False
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class OpenPeriod:
+    id: int
+    subscription_id: int
+    start: datetime
+    end: datetime
+    usage: dict[str, Counters]
+    new: bool = False
+
+
+@dataclass(slots=True)
+class Lot:
+    id: int
+    pack_id: int
+    resource: str
+    units: Decimal
+    remaining: Decimal
+    applied_at: datetime
+    expires_at: datetime | None
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class ClosedPeriod:
+    id: int
+    start: datetime
+    end: datetime
+    overage_request_id: int | None
+
+
+def last_day(end: datetime, tz: Any) -> Any:
+    """The last local day inside a period ending at `end` (for references people read)."""
+    return local_date(end - timedelta(microseconds=1), tz)
+
+
+def parse_alerts(value: str) -> tuple[int, ...]:
+    return tuple(sorted(int(part) for part in value.split(",") if part.strip()))
+
+
+@dataclass
+class ClientBook:
+    client_id: int
+    name: str
+    email: str | None
+    terms: Terms | None
+    period: OpenPeriod | None
+    lots: dict[str, list[Lot]]
+    blocked: dict[str, bool]
+    alert_keys: set[tuple[int, str, str]]
+    journal: Journal
+    blocked_changed: set[str] = field(default_factory=set)
+    closed: list[ClosedPeriod] = field(default_factory=list)
+    closed_usage: list[tuple[int, dict[str, Counters]]] = field(default_factory=list)
+
+    def touched_periods(self) -> list[tuple[int, dict[str, Counters]]]:
+        """Periods whose counters this transaction may have to write (closed ones included)."""
+        periods = list(self.closed_usage)
+        if self.period is not None:
+            periods.append((self.period.id, self.period.usage))
+        return periods
+
+    # -- reading the state -------------------------------------------------------------
+    def wallet(self, resource: str, now: datetime) -> Decimal:
+        return sum((lot.remaining for lot in self.lots[resource]
+                    if lot.expires_at is None or lot.expires_at > now), ZERO)
+
+    def included_left(self, resource: str) -> Decimal:
+        if self.period is None:
+            return ZERO
+        counters = self.period.usage[resource]
+        return max(ZERO, counters.included - counters.included_used)
+
+    def free(self, resource: str, now: datetime) -> Decimal:
+        return self.included_left(resource) + self.wallet(resource, now)
+
+    def rate(self, resource: str) -> Decimal | None:
+        return None if self.terms is None else self.terms.rates.get(resource)
+
+    def require_active(self) -> tuple[Terms, OpenPeriod]:
+        if self.terms is None or self.period is None:
+            raise NoActiveSubscription(
+                f"subscription: client {self.name!r} has no active subscription", "subscription")
+        return self.terms, self.period
+
+    # -- time passing ------------------------------------------------------------------
+    def catch_up(self, now: datetime) -> None:
+        """Close every period that ended by `now` and record expiries (SPEC §4, §8)."""
+        expired: set[str] = set()
+        while self.period is not None and self.period.end <= now:
+            boundary = self.period.end
+            expired |= self._expire(boundary)
+            self._close_period(boundary)
+            self.open_period(boundary)
+            for resource in RESOURCES:
+                self.evaluate(resource, boundary, attempted=False, free_before=None)
+        expired |= self._expire(now)
+        for resource in expired:
+            if self.terms is not None:
+                self.evaluate(resource, now, attempted=False, free_before=Decimal(1))
+
+    def _expire(self, until: datetime) -> set[str]:
+        touched: set[str] = set()
+        for resource, lots in self.lots.items():
+            for lot in lots:
+                if lot.expires_at is not None and lot.expires_at <= until and lot.remaining > 0:
+                    self.journal.ledger(self.client_id, lot, "expire", lot.remaining,
+                                        lot.expires_at)
+                    lot.remaining = ZERO
+                    lot.dirty = True
+                    touched.add(resource)
+        return touched
+
+    def _close_period(self, end: datetime) -> None:
+        period = self.period
+        assert period is not None and self.terms is not None
+        total = sum((c.overage_amount for c in period.usage.values()), ZERO)
+        amount = round_money(total, self.journal.currency)
+        request_id = None
+        if amount > 0:
+            tz = self.journal.tz
+            request_id = self.journal.payment_request(
+                client_id=self.client_id, type="Overage", amount=amount, created_at=end,
+                due=due_date(end, self.terms.due_days, tz), status="pending", paid_at=None,
+                reference=(f"Overage · {self.terms.plan_name} · "
+                           f"{local_date(period.start, tz):%Y-%m-%d} – {last_day(end, tz):%Y-%m-%d}"),
+                period_id=period.id)
+        period.end = end
+        self.journal.close_period(period, end)
+        self.closed.append(ClosedPeriod(period.id, period.start, end, request_id))
+        self.closed_usage.append((period.id, period.usage))
+        self.period = None
+
+    def open_period(self, start: datetime) -> None:
+        """Start a period with the full allowance and request its fee (SPEC §4)."""
+        terms = self.terms
+        assert terms is not None
+        journal = self.journal
+        period = OpenPeriod(
+            id=journal.new_id(Period), subscription_id=terms.subscription_id, start=start,
+            end=next_boundary(start, terms.anchor_day, journal.tz),
+            usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in RESOURCES},
+            new=True)
+        self.period = period
+        journal.open_period(self.client_id, period)
+        if terms.fee > 0:
+            tz = journal.tz
+            journal.payment_request(
+                client_id=self.client_id, type="Plan", amount=terms.fee, created_at=start,
+                due=due_date(start, terms.due_days, tz), status="pending", paid_at=None,
+                reference=(f"Plan · {terms.plan_name} · "
+                           f"{local_date(start, tz):%Y-%m-%d} – {last_day(period.end, tz):%Y-%m-%d}"),
+                period_id=period.id)
+
+    def close_now(self, now: datetime) -> None:
+        """Cancelling closes the current period at once; its overage is billed."""
+        if self.period is not None:
+            self._close_period(now)
+        self.terms = None
+
+    def take_terms(self, terms: Terms, now: datetime) -> None:
+        """Re-subscribing: new terms apply from now; the current period runs on (SPEC §8)."""
+        before = {r: self.free(r, now) for r in RESOURCES}
+        self.terms = terms
+        if self.period is not None:
+            for resource, counters in self.period.usage.items():
+                included = terms.included.get(resource, ZERO)
+                if counters.included != included:
+                    counters.included = included
+                    counters.dirty = True
+        for resource in RESOURCES:
+            self.evaluate(resource, now, attempted=False, free_before=before[resource])
+
+    # -- blocking ----------------------------------------------------------------------
+    def evaluate(self, resource: str, at: datetime, *, attempted: bool,
+                 free_before: Decimal | None) -> None:
+        """Block or lift the block of one resource after its free units changed (SPEC §2)."""
+        if self.terms is None:
+            return
+        now = max(at, self.journal.now)
+        free = self.free(resource, now)
+        has_rate = self.rate(resource) is not None
+        if self.blocked[resource]:
+            if free > 0 or has_rate:
+                self._set_blocked(resource, False, at)
+        elif not has_rate and free == 0 and (
+                attempted or (free_before is not None and free_before > 0)):
+            self._set_blocked(resource, True, at)
+
+    def _set_blocked(self, resource: str, blocked: bool, at: datetime) -> None:
+        self.blocked[resource] = blocked
+        self.blocked_changed.add(resource)
+        self.journal.move_campaigns(self.client_id, resource, blocked)
+        if blocked:
+            self.alert(resource, "blocked", None, at)
+
+    def alert(self, resource: str, kind: str, threshold: int | None, at: datetime) -> None:
+        if self.period is None:
+            return
+        key = f"{kind}:{threshold}" if threshold is not None else kind
+        marker = (self.period.id, resource, key)
+        if marker in self.alert_keys:
+            return
+        self.alert_keys.add(marker)
+        self.journal.alert(self, resource, kind, threshold, key, at)
+
+    # -- usage -------------------------------------------------------------------------
+    def consume(self, resource: str, quantity: Decimal, at: datetime,
+                event_id: str | None) -> Split:
+        """Rate one usage event in SPEC order and record it with its split."""
+        terms, period = self.require_active()
+        journal = self.journal
+        if at > journal.now:
+            raise FutureUsage("occurred_at: usage dated in the future is refused", "occurred_at")
+        counters = period.usage[resource]
+        included_left = counters.included - counters.included_used
+        rate = terms.rates.get(resource)
+        lots = self.lots[resource]
+        split = rate_usage(quantity, included_left, lots, at, rate)
+        row_id = journal.new_id(UsageEvent)
+        if split.included:
+            counters.included_used += split.included
+        if split.draws:
+            by_id = {lot.id: lot for lot in lots}
+            wallet = ZERO
+            for lot_id, units in split.draws:
+                lot = by_id[lot_id]
+                lot.remaining -= units
+                lot.dirty = True
+                wallet += units
+                journal.ledger(self.client_id, lot, "consume", units, at, usage_event_id=row_id)
+            counters.wallet_used += wallet
+        else:
+            wallet = ZERO
+        if split.overage_units:
+            counters.overage_units += split.overage_units
+            counters.overage_amount += split.overage_amount
+        if split.unserved:
+            counters.unserved += split.unserved
+        counters.dirty = True
+        journal.event(row_id, event_id, self.client_id, resource, quantity, at, period.id,
+                      at < period.start, split, wallet)
+        included = counters.included
+        if included > 0:
+            used = counters.included_used
+            for threshold in terms.alerts:
+                if used * 100 >= included * threshold:
+                    self.alert(resource, "threshold", threshold, at)
+            if used >= included:
+                self.alert(resource, "exhausted", None, at)
+        if rate is None and (self.blocked[resource] or counters.included_used >= included):
+            self.evaluate(resource, at, attempted=True, free_before=None)
+        return split
+
+    # -- wallet ------------------------------------------------------------------------
+    def credit(self, lot: Lot, application_id: int, at: datetime) -> None:
+        self.lots[lot.resource].append(lot)
+        self.journal.new_lot(self.client_id, lot, application_id)
+        self.journal.ledger(self.client_id, lot, "credit", lot.units, at)
+        self.evaluate(lot.resource, at, attempted=False, free_before=None)
+
+    def revoke(self, lot: Lot, reason: str, at: datetime) -> Decimal:
+        before = self.free(lot.resource, at)
+        units = lot.remaining
+        self.journal.ledger(self.client_id, lot, "revoke", units, at, reason=reason)
+        lot.remaining = ZERO
+        lot.dirty = True
+        self.evaluate(lot.resource, at, attempted=False, free_before=before)
+        return units
+
+
+class Journal:
+    """Rows a transaction will write, flushed in dependency order with bulk statements."""
+
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+        self.now: datetime = tx.now
+        self.currency: str = tx.currency
+        self.tz = tx.tz
+        self.books: list[ClientBook] = []
+        self.rows: dict[Any, list[dict[str, Any]]] = {}
+        self.campaign_moves: list[tuple[int, str, bool]] = []
+        self.period_closes: list[dict[str, Any]] = []
+
+    def new_id(self, model: Any) -> int:
+        return int(self.tx.new_id(model.__table__))
+
+    def _add(self, model: Any, row: dict[str, Any]) -> None:
+        self.rows.setdefault(model, []).append(row)
+
+    # -- row builders --------------------------------------------------------------------
+    def ledger(self, client_id: int, lot: Lot, kind: str, units: Decimal, at: datetime, *,
+               usage_event_id: int | None = None, reason: str | None = None) -> None:
+        self._add(LedgerEntry, {
+            "id": self.new_id(LedgerEntry), "client_id": client_id, "lot_id": lot.id,
+            "resource": lot.resource, "kind": kind, "units": units, "at": at,
+            "usage_event_id": usage_event_id, "reason": reason, "recorded_at": self.now})
+
+    def event(self, row_id: int, event_id: str | None, client_id: int, resource: str,
+              quantity: Decimal, at: datetime, period_id: int, late: bool, split: Split,
+              wallet: Decimal) -> None:
+        self._add(UsageEvent, {
+            "id": row_id, "event_id": event_id, "client_id": client_id, "resource": resource,
+            "quantity": quantity, "occurred_at": at, "recorded_at": self.now,
+            "period_id": period_id, "late": late, "included": split.included, "wallet": wallet,
+            "overage_units": split.overage_units, "overage_amount": split.overage_amount,
+            "unserved": split.unserved})
+
+    def payment_request(self, *, client_id: int, type: str, amount: Decimal,
+                        created_at: datetime, due: Any, status: str, paid_at: datetime | None,
+                        reference: str, period_id: int | None = None,
+                        application_id: int | None = None) -> int:
+        row_id = self.new_id(PaymentRequest)
+        self._add(PaymentRequest, {
+            "id": row_id, "client_id": client_id, "type": type, "amount": amount,
+            "created_at": created_at, "due_date": due, "status": status, "paid_at": paid_at,
+            "reference": reference, "period_id": period_id, "application_id": application_id})
+        return row_id
+
+    def open_period(self, client_id: int, period: OpenPeriod) -> None:
+        self._add(Period, {"id": period.id, "client_id": client_id,
+                           "subscription_id": period.subscription_id, "start": period.start,
+                           "end": period.end, "closed_at": None})
+
+    def close_period(self, period: OpenPeriod, end: datetime) -> None:
+        self.period_closes.append({"b_id": period.id, "end": end, "closed_at": end})
+
+    def new_lot(self, client_id: int, lot: Lot, application_id: int | None = None) -> None:
+        self._add(WalletLot, {
+            "id": lot.id, "client_id": client_id, "application_id": application_id,
+            "pack_id": lot.pack_id, "resource": lot.resource, "units": lot.units,
+            "remaining": lot.units, "applied_at": lot.applied_at, "expires_at": lot.expires_at})
+        lot.dirty = True  # `remaining` may move again before the flush
+
+    def move_campaigns(self, client_id: int, resource: str, blocked: bool) -> None:
+        self.campaign_moves.append((client_id, resource, blocked))
+
+    def alert(self, book: ClientBook, resource: str, kind: str, threshold: int | None,
+              key: str, at: datetime) -> None:
+        assert book.period is not None
+        alert_id = self.new_id(Alert)
+        self._add(Alert, {"id": alert_id, "client_id": book.client_id, "period_id": book.period.id,
+                          "resource": resource, "kind": kind, "threshold": threshold, "key": key,
+                          "at": at})
+        if book.email:
+            subject, body = alert_email(book.name, resource, kind, threshold)
+            self._add(EmailOutbox, {"id": self.new_id(EmailOutbox), "alert_id": alert_id,
+                                    "to_address": book.email, "subject": subject, "body": body,
+                                    "created_at": self.now, "sent_at": None})
+
+    # -- writing -------------------------------------------------------------------------
+    def flush(self) -> None:
+        session = self.tx.session
+        session.flush()
+        lots_by_id = {lot.id: lot for book in self.books for lots in book.lots.values()
+                      for lot in lots}
+        new_lot_ids: set[int] = set()
+        for row in self.rows.get(WalletLot, []):
+            new_lot_ids.add(row["id"])
+            row["remaining"] = lots_by_id[row["id"]].remaining
+        touched = [(period_id, resource, c) for book in self.books
+                   for period_id, usage in book.touched_periods()
+                   for resource, c in usage.items()]
+        self.rows[PeriodUsage] = [_counter_row(pid, res, c) for pid, res, c in touched if c.new]
+        for model in (Period, PeriodUsage, WalletLot, PaymentRequest, UsageEvent, LedgerEntry,
+                      Alert, EmailOutbox):
+            rows = self.rows.get(model)
+            if rows:
+                session.execute(insert(model.__table__), rows)
+        if self.period_closes:
+            table = Period.__table__
+            session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                            .values(end=bindparam("end"), closed_at=bindparam("closed_at")),
+                            self.period_closes)
+        counter_rows = [_counter_row(pid, res, c) for pid, res, c in touched
+                        if c.dirty and not c.new]
+        if counter_rows:
+            table = PeriodUsage.__table__
+            session.execute(
+                update(table).where(and_(table.c.period_id == bindparam("b_period"),
+                                         table.c.resource == bindparam("b_resource")))
+                .values({name: bindparam(name) for name in _COUNTER_FIELDS}), counter_rows)
+        lot_rows = [{"b_id": lot.id, "remaining": lot.remaining}
+                    for lot in lots_by_id.values() if lot.dirty and lot.id not in new_lot_ids]
+        if lot_rows:
+            table = WalletLot.__table__
+            session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                            .values(remaining=bindparam("remaining")), lot_rows)
+        state_rows = [{"b_client": book.client_id, "b_resource": resource,
+                       "blocked": book.blocked[resource], "changed_at": self.now}
+                      for book in self.books for resource in book.blocked_changed]
+        if state_rows:
+            table = ResourceState.__table__
+            session.execute(update(table).where(and_(table.c.client_id == bindparam("b_client"),
+                                                     table.c.resource == bindparam("b_resource")))
+                            .values(blocked=bindparam("blocked"),
+                                    changed_at=bindparam("changed_at")), state_rows)
+        for client_id, resource, blocked in self.campaign_moves:
+            source, target = ("running", "paused_quota") if blocked else ("paused_quota", "running")
+            session.execute(update(Campaign).where(
+                Campaign.client_id == client_id, Campaign.resource == resource,
+                Campaign.status == source).values(status=target, updated_at=self.now))
+        self.rows = {}
+        self.campaign_moves = []
+        self.period_closes = []
+        for _, _, c in touched:
+            c.new = c.dirty = False
+        for lot in lots_by_id.values():
+            lot.dirty = False
+        for book in self.books:
+            book.blocked_changed.clear()
+            book.closed_usage.clear()
+            if book.period is not None:
+                book.period.new = False
+
+
+_COUNTER_FIELDS = ("included", "included_used", "wallet_used", "overage_units",
+                   "overage_amount", "unserved")
+
+
+def _counter_row(period_id: int, resource: str, c: Counters) -> dict[str, Any]:
+    row: dict[str, Any] = {name: getattr(c, name) for name in _COUNTER_FIELDS}
+    if c.new:
+        row.update(period_id=period_id, resource=resource)
+    else:
+        row.update(b_period=period_id, b_resource=resource)
+    return row
+
+
+def alert_email(client: str, resource: str, kind: str, threshold: int | None) -> tuple[str, str]:
+    word = {"minutes": "voice minutes", "sms": "SMS", "email": "email"}[resource]
+    if kind == "threshold":
+        subject = f"You have used {threshold}% of your monthly {word} allowance"
+        body = (f"Hello {client},\n\nYou have used {threshold}% of the {word} included in your "
+                "plan this period. Add-on packages can be purchased from your provider.")
+    elif kind == "exhausted":
+        subject = f"Your monthly {word} allowance is used up"
+        body = (f"Hello {client},\n\nThe {word} included in your plan this period are used up. "
+                "Further usage draws on your add-on credits.")
+    else:
+        subject = f"{word.capitalize()} sends are blocked"
+        body = (f"Hello {client},\n\nAll your {word} credits are used up, so sends are blocked "
+                "until the next monthly reset or until you purchase an add-on package.")
+    return subject, body + "\n"
+
+
+# -- loading -----------------------------------------------------------------------------
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientBook]:
+    """Lock and load the writable state of these clients, a few queries per 500 clients."""
+    tx = journal.tx
+    session = tx.session
+    ids = sorted(set(client_ids))
+    books: dict[int, ClientBook] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for chunk in _chunks(ids):
+        query = select(Client.id, Client.name, Client.email).where(Client.id.in_(chunk))
+        if postgres:
+            query = query.order_by(Client.id).with_for_update()
+        for client_id, name, email in session.execute(query):
+            books[client_id] = ClientBook(
+                client_id=client_id, name=name, email=email, terms=None, period=None,
+                lots={r: [] for r in RESOURCES}, blocked={r: False for r in RESOURCES},
+                alert_keys=set(), journal=journal)
+        subs = session.execute(select(Subscription).where(
+            Subscription.client_id.in_(chunk), Subscription.status == "active")).scalars().all()
+        sub_ids = [s.id for s in subs]
+        term_rows = session.execute(select(SubscriptionTerm).where(
+            SubscriptionTerm.subscription_id.in_(sub_ids))).scalars().all() if sub_ids else []
+        terms_by_sub: dict[int, list[SubscriptionTerm]] = {}
+        for term in term_rows:
+            terms_by_sub.setdefault(term.subscription_id, []).append(term)
+        for sub in subs:
+            books[sub.client_id].terms = terms_from(sub, terms_by_sub.get(sub.id, []))
+        periods = session.execute(select(Period.id, Period.client_id, Period.subscription_id,
+                                         Period.start, Period.end).where(
+            Period.client_id.in_(chunk), Period.closed_at.is_(None))).all()
+        period_ids = [p.id for p in periods]
+        usage: dict[int, dict[str, Counters]] = {pid: {} for pid in period_ids}
+        if period_ids:
+            for row in session.execute(select(PeriodUsage).where(
+                    PeriodUsage.period_id.in_(period_ids))).scalars():
+                usage[row.period_id][row.resource] = Counters(
+                    row.included, row.included_used, row.wallet_used, row.overage_units,
+                    row.overage_amount, row.unserved)
+            owner = {p.id: p.client_id for p in periods}
+            for period_id, resource, key in session.execute(select(
+                    Alert.period_id, Alert.resource, Alert.key).where(
+                    Alert.period_id.in_(period_ids))):
+                books[owner[period_id]].alert_keys.add((period_id, resource, key))
+        for p in periods:
+            books[p.client_id].period = OpenPeriod(p.id, p.subscription_id, p.start, p.end,
+                                                   usage[p.id])
+        for lot in session.execute(select(WalletLot).where(
+                WalletLot.client_id.in_(chunk), WalletLot.remaining != ZERO)).scalars():
+            books[lot.client_id].lots[lot.resource].append(Lot(
+                lot.id, lot.pack_id, lot.resource, lot.units, lot.remaining, lot.applied_at,
+                lot.expires_at))
+        for client_id, resource, blocked in session.execute(select(
+                ResourceState.client_id, ResourceState.resource, ResourceState.blocked).where(
+                ResourceState.client_id.in_(chunk))):
+            books[client_id].blocked[resource] = blocked
+    journal.books.extend(books.values())
+    return books
+
+
+def terms_from(sub: Subscription, terms: Sequence[SubscriptionTerm]) -> Terms:
+    return Terms(
+        subscription_id=sub.id, plan_name=sub.plan_name, fee=sub.fee, anchor_day=sub.anchor_day,
+        addons=sub.addons, due_days=sub.due_days, alerts=parse_alerts(sub.alert_thresholds),
+        included={r.value: ZERO for r in RESOURCES} | {t.resource: t.included for t in terms},
+        rates={r.value: None for r in RESOURCES} | {t.resource: t.overage_rate for t in terms})
+
+
+def describe_units(resource: str, units: Decimal) -> str:
+    return f"{text(units)} {UNIT_WORD[Resource(resource)]}"

@@ -1,0 +1,230 @@
+"""The catalog: billing plans and add-on packs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from quotadesk.models import AddonPack, Plan, PlanTerm
+from quotadesk.services.desk import Tx, read_op, write_op
+from quotadesk.services.dto import PackInfo, PlanInfo
+from quotadesk.services.errors import InvalidValue
+from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key
+from quotadesk.services.money import parse_money, parse_rate
+from quotadesk.services.periods import Anchor
+from quotadesk.services.quantities import parse_quantity, parse_resource
+
+DEFAULT_ALERTS = (80, 95)
+MAX_DESCRIPTION = 2000
+
+
+def parse_anchor(value: object) -> Anchor:
+    try:
+        return Anchor(str(value).strip().lower())
+    except ValueError:
+        raise InvalidValue(f"anchor: unknown anchor {value!r} (use calendar or anniversary)",
+                           "anchor") from None
+
+
+def parse_due_days(value: object) -> int:
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise InvalidValue(f"due_days: {value!r} is not a whole number of days", "due_days") from None
+    if not 0 <= days <= 365:
+        raise InvalidValue("due_days: must be between 0 and 365", "due_days")
+    return days
+
+
+def parse_alerts(value: object) -> tuple[int, ...]:
+    parts: Iterable[object] = value.split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    thresholds: set[int] = set()
+    for part in parts:
+        text = str(part).strip().rstrip("%")
+        if not text:
+            continue
+        try:
+            number = int(text)
+        except ValueError:
+            raise InvalidValue(f"alerts: {part!r} is not a whole percentage", "alerts") from None
+        if not 1 <= number <= 100:
+            raise InvalidValue("alerts: thresholds must be between 1 and 100", "alerts")
+        thresholds.add(number)
+    return tuple(sorted(thresholds))
+
+
+def _included(values: Mapping[str, object]) -> dict[str, Decimal]:
+    result: dict[str, Decimal] = {}
+    for key, value in values.items():
+        resource = parse_resource(key, "included")
+        result[resource.value] = parse_quantity(resource, value, f"included {resource.value}",
+                                                allow_zero=True)
+    return result
+
+
+def _overage(values: Mapping[str, object]) -> dict[str, Decimal | None]:
+    result: dict[str, Decimal | None] = {}
+    for key, value in values.items():
+        resource = parse_resource(key, "overage")
+        if value is None or str(value).strip().lower() in {"none", "off", ""}:
+            result[resource.value] = None
+        else:
+            result[resource.value] = parse_rate(value, f"overage {resource.value}")
+    return result
+
+
+def plan_info(plan: Plan) -> PlanInfo:
+    return PlanInfo(
+        id=plan.id, name=plan.name, fee=plan.fee, anchor=plan.anchor,
+        included={t.resource: t.included for t in plan.terms if t.included > 0},
+        overage={t.resource: t.overage_rate for t in plan.terms if t.overage_rate is not None},
+        addons=plan.addons, due_days=plan.due_days,
+        alerts=tuple(int(p) for p in plan.alert_thresholds.split(",") if p))
+
+
+def pack_info(pack: AddonPack) -> PackInfo:
+    return PackInfo(id=pack.id, name=pack.name, resource=pack.resource, units=pack.units,
+                    price=pack.price, expires_months=pack.expires_months,
+                    description=pack.description, archived=pack.archived)
+
+
+def _set_terms(plan: Plan, included: dict[str, Decimal], overage: dict[str, Decimal | None]) -> None:
+    terms = {t.resource: t for t in plan.terms}
+    for resource in set(included) | set(overage):
+        term = terms.get(resource)
+        if term is None:
+            term = PlanTerm(resource=resource, included=Decimal(0), overage_rate=None)
+            plan.terms.append(term)
+        if resource in included:
+            term.included = included[resource]
+        if resource in overage:
+            term.overage_rate = overage[resource]
+
+
+@write_op
+def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
+             included: Mapping[str, object] | None = None,
+             overage: Mapping[str, object] | None = None, addons: bool = True,
+             due_days: object = 1, alerts: object = DEFAULT_ALERTS) -> PlanInfo:
+    clean = clean_name(name)
+    ensure_unique(tx.session, Plan, clean)
+    plan = Plan(name=clean, name_key=name_key(clean), fee=parse_money(fee, "fee", tx.currency),
+                anchor=parse_anchor(anchor).value, addons=bool(addons),
+                due_days=parse_due_days(due_days),
+                alert_thresholds=",".join(map(str, parse_alerts(alerts))),
+                created_at=tx.now, updated_at=tx.now)
+    _set_terms(plan, _included(included or {}), _overage(overage or {}))
+    tx.session.add(plan)
+    tx.session.flush()
+    tx.audit("plan.add", "plan", plan.id, name=clean)
+    return plan_info(plan)
+
+
+@write_op
+def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = None,
+              anchor: object = None, included: Mapping[str, object] | None = None,
+              overage: Mapping[str, object] | None = None, addons: bool | None = None,
+              due_days: object = None, alerts: object = None) -> PlanInfo:
+    """Edit a plan; existing subscriptions keep their snapshot (SPEC §1)."""
+    row = find(tx.session, Plan, plan)
+    if name is not None:
+        clean = clean_name(name)
+        ensure_unique(tx.session, Plan, clean, exclude_id=row.id)
+        row.name, row.name_key = clean, name_key(clean)
+    if fee is not None:
+        row.fee = parse_money(fee, "fee", tx.currency)
+    if anchor is not None:
+        row.anchor = parse_anchor(anchor).value
+    if addons is not None:
+        row.addons = bool(addons)
+    if due_days is not None:
+        row.due_days = parse_due_days(due_days)
+    if alerts is not None:
+        row.alert_thresholds = ",".join(map(str, parse_alerts(alerts)))
+    _set_terms(row, _included(included or {}), _overage(overage or {}))
+    row.updated_at = tx.now
+    tx.session.flush()
+    tx.audit("plan.edit", "plan", row.id, name=row.name)
+    return plan_info(row)
+
+
+@read_op
+def list_plans(tx: Tx) -> list[PlanInfo]:
+    return [plan_info(p) for p in tx.session.scalars(select(Plan).order_by(Plan.name_key))]
+
+
+@read_op
+def get_plan(tx: Tx, plan: object) -> PlanInfo:
+    return plan_info(find(tx.session, Plan, plan))
+
+
+def parse_expires_months(value: object) -> int | None:
+    if value is None or str(value).strip().lower() in {"", "never", "none"}:
+        return None
+    try:
+        months = int(str(value).strip())
+    except ValueError:
+        raise InvalidValue(f"expires_months: {value!r} is not a whole number of months",
+                           "expires_months") from None
+    if not 1 <= months <= 1200:
+        raise InvalidValue("expires_months: must be between 1 and 1200", "expires_months")
+    return months
+
+
+def _description(value: object) -> str:
+    text = str(value or "").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidValue(f"description: at most {MAX_DESCRIPTION} characters", "description")
+    return text
+
+
+@write_op
+def add_pack(tx: Tx, *, name: str, resource: object, units: object, price: object,
+             expires_months: object = None, description: object = "") -> PackInfo:
+    clean = clean_name(name)
+    ensure_unique(tx.session, AddonPack, clean)
+    res = parse_resource(resource)
+    pack = AddonPack(name=clean, name_key=name_key(clean), description=_description(description),
+                     resource=res.value, units=parse_quantity(res, units, "units"),
+                     price=parse_money(price, "price", tx.currency),
+                     expires_months=parse_expires_months(expires_months), archived=False,
+                     created_at=tx.now)
+    tx.session.add(pack)
+    tx.session.flush()
+    tx.audit("pack.add", "pack", pack.id, name=clean)
+    return pack_info(pack)
+
+
+@write_op
+def edit_pack(tx: Tx, *, pack: object, name: str | None = None, units: object = None,
+              price: object = None, expires_months: object = ..., description: object = None,
+              archived: bool | None = None) -> PackInfo:
+    """Edit a catalog pack. Lots already credited keep their units and expiry."""
+    row = find(tx.session, AddonPack, pack)
+    if name is not None:
+        clean = clean_name(name)
+        ensure_unique(tx.session, AddonPack, clean, exclude_id=row.id)
+        row.name, row.name_key = clean, name_key(clean)
+    if units is not None:
+        row.units = parse_quantity(parse_resource(row.resource), units, "units")
+    if price is not None:
+        row.price = parse_money(price, "price", tx.currency)
+    if expires_months is not ...:
+        row.expires_months = parse_expires_months(expires_months)
+    if description is not None:
+        row.description = _description(description)
+    if archived is not None:
+        row.archived = archived
+    tx.session.flush()
+    tx.audit("pack.edit", "pack", row.id, name=row.name)
+    return pack_info(row)
+
+
+@read_op
+def list_packs(tx: Tx, include_archived: bool = False) -> list[PackInfo]:
+    query = select(AddonPack).order_by(AddonPack.resource, AddonPack.name_key)
+    if not include_archived:
+        query = query.where(AddonPack.archived.is_(False))
+    return [pack_info(p) for p in tx.session.scalars(query)]

@@ -1,0 +1,197 @@
+"""The unit of work: one service call = one user action = one transaction, retried when
+another desk held the data, rolled back whole on any refusal or failure."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from quotadesk.db import Database, open_database
+from quotadesk.models import AuditEntry, Setting
+from quotadesk.services.errors import DatabaseBusy, DatabaseNotInitialised
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Clock = Callable[[], datetime]
+
+MAX_ATTEMPTS = 6
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    return lambda: moment
+
+
+@dataclass
+class Desk:
+    """What every service call needs: the database, the one clock, and who is acting."""
+
+    database: Database
+    clock: Clock = system_clock
+    actor: str = field(default_factory=lambda: _current_user())
+    _settings: dict[str, str] | None = None
+
+    @classmethod
+    def open(cls, path_or_url: str | None = None, clock: Clock = system_clock) -> Desk:
+        return cls(open_database(path_or_url), clock)
+
+    def settings(self) -> dict[str, str]:
+        if self._settings is None:
+            with self.database.session(write=False) as session:
+                rows = session.execute(select(Setting.key, Setting.value)).all()
+            self._settings = {key: value for key, value in rows}
+        return self._settings
+
+    def forget_settings(self) -> None:
+        self._settings = None
+
+    @property
+    def initialised(self) -> bool:
+        return "currency" in self.settings()
+
+    @property
+    def currency(self) -> str:
+        return self._required("currency")
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self._required("timezone"))
+
+    def _required(self, key: str) -> str:
+        value = self.settings().get(key)
+        if value is None:
+            raise DatabaseNotInitialised(
+                "database: not set up yet (run `quotadesk init` or open it in the window)",
+                "database")
+        return value
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@dataclass
+class Tx:
+    """One transaction: its session, its single `now`, and the database's settings."""
+
+    session: Session
+    now: datetime
+    desk: Desk
+
+    @property
+    def currency(self) -> str:
+        return self.desk.currency
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.desk.timezone
+
+    def audit(self, action: str, entity: str, entity_id: object = None, **detail: Any) -> None:
+        self.session.add(AuditEntry(
+            at=self.now, actor=self.desk.actor, action=action, entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            detail=json.dumps(detail, default=str, ensure_ascii=False, sort_keys=True)))
+
+    def new_id(self, table: Any) -> int:
+        """A primary key for a row this transaction will bulk-insert into `table`."""
+        pools: dict[str, list[int]] = self.session.info.setdefault("id_pools", {})
+        pool = pools.setdefault(table.name, [])
+        if not pool:
+            pool.extend(reversed(self._id_chunk(table, 1024)))
+        return pool.pop()
+
+    def _id_chunk(self, table: Any, count: int) -> list[int]:
+        session = self.session
+        if session.get_bind().dialect.name == "postgresql":
+            sequence = session.execute(
+                text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+            return list(session.execute(
+                text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                {"s": sequence, "n": count}).scalars())
+        # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max + 1 is ours.
+        marks: dict[str, int] = session.info.setdefault("id_marks", {})
+        start = marks.get(table.name)
+        if start is None:
+            start = (session.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        marks[table.name] = start + count
+        return list(range(start, start + count))
+
+
+def _retryable(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True  # a racing desk inserted the same key first: the retry will see it
+    message = str(error.orig).lower() if error.orig is not None else ""
+    code = getattr(error.orig, "sqlstate", None)
+    return (isinstance(error, OperationalError) and "locked" in message) or code in {
+        "40001", "40P01"}
+
+
+def _run(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
+    delay = 0.05
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with desk.database.session(write=write) as session:
+                tx = Tx(session, desk.clock(), desk)
+                result = body(tx)
+                if write:
+                    session.commit()
+                return result
+        except DBAPIError as error:
+            if not write or not _retryable(error) or attempt == MAX_ATTEMPTS:
+                if isinstance(error, OperationalError) and "locked" in str(error.orig).lower():
+                    raise DatabaseBusy(
+                        "database: another desk kept it locked; try again in a moment") from error
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
+    """Make `fn(tx, ...)` a service `fn(desk, ...)` that runs in one write transaction."""
+
+    @functools.wraps(fn)
+    def service(desk: Desk, *args: P.args, **kwargs: P.kwargs) -> R:
+        return _run(desk, True, lambda tx: fn(tx, *args, **kwargs))
+
+    return service
+
+
+def read_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
+    """Make `fn(tx, ...)` a read-only service `fn(desk, ...)`."""
+
+    @functools.wraps(fn)
+    def service(desk: Desk, *args: P.args, **kwargs: P.kwargs) -> R:
+        return _run(desk, False, lambda tx: fn(tx, *args, **kwargs))
+
+    return service
+
+
+def check_timezone(name: str) -> str:
+    from quotadesk.services.errors import InvalidValue
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidValue(f"timezone: unknown time zone {name!r}", "timezone") from None
+    return name

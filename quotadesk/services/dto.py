@@ -1,0 +1,255 @@
+"""Frozen values the services hand to the window and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    id: int
+    name: str
+    fee: Decimal
+    anchor: str
+    included: dict[str, Decimal]
+    overage: dict[str, Decimal]
+    addons: bool
+    due_days: int
+    alerts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    id: int
+    name: str
+    resource: str
+    units: Decimal
+    price: Decimal
+    expires_months: int | None
+    description: str
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    id: int
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    """One row of the client list."""
+
+    id: int
+    name: str
+    email: str | None
+    plan: str | None
+    blocked: tuple[str, ...]
+    included_minutes_left: Decimal | None
+    wallet: dict[str, Decimal]
+    pending_amount: Decimal
+    overdue: int
+
+    @property
+    def status(self) -> str:
+        if self.plan is None:
+            return "no subscription"
+        if self.blocked:
+            return "blocked: " + ", ".join(self.blocked)
+        return "active"
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    id: int
+    plan: str
+    status: str
+    started_at: datetime
+    period_start: datetime | None
+    period_end: datetime | None
+    addons: bool
+    due_days: int
+    fee: Decimal
+    anchor: str
+    alerts: tuple[int, ...]
+    included: dict[str, Decimal]
+    overage: dict[str, Decimal | None]
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    resource: str
+    included: Decimal
+    included_used: Decimal
+    included_left: Decimal
+    wallet: Decimal
+    wallet_never_expires: bool
+    next_expiry: datetime | None
+    overage_units: Decimal
+    overage_amount: Decimal
+    unserved: Decimal
+    blocked: bool
+    overage_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class LotInfo:
+    id: int
+    resource: str
+    pack: str
+    units: Decimal
+    remaining: Decimal
+    applied_at: datetime
+    expires_at: datetime | None
+    expired: bool
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    id: int
+    client: str
+    client_id: int
+    name: str
+    resource: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AlertInfo:
+    id: int
+    client: str
+    resource: str
+    kind: str
+    threshold: int | None
+    period_start: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClientDetail:
+    id: int
+    name: str
+    email: str | None
+    blocked: tuple[str, ...]
+    subscription: SubscriptionInfo | None
+    resources: dict[str, ResourceUsage]
+    lots: tuple[LotInfo, ...]
+    campaigns: tuple[CampaignInfo, ...]
+    assigned_packs: tuple[PackInfo, ...]
+    alerts: tuple[AlertInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    lot_id: int
+    payment_request_id: int | None
+    message: str
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    lot_id: int
+    units: Decimal
+
+
+@dataclass(frozen=True)
+class UsageResult:
+    id: int | None
+    duplicate: bool
+    included: Decimal = Decimal(0)
+    wallet: Decimal = Decimal(0)
+    overage_units: Decimal = Decimal(0)
+    overage_amount: Decimal = Decimal(0)
+    unserved: Decimal = Decimal(0)
+    late: bool = False
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    recorded: int
+    duplicates: int
+    rejected: tuple[Rejection, ...]
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class RolloverResult:
+    clients: int
+    periods_closed: int
+    payment_requests: int
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    id: int
+    client: str
+    client_id: int
+    type: str
+    amount: Decimal
+    created_at: datetime
+    due_date: date
+    status: str
+    paid_at: datetime | None
+    overdue: bool
+    reference: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    date: datetime
+    kind: str
+    package_type: str
+    resource: str
+    credits: Decimal
+    amount: Decimal | None
+    status: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    at: datetime
+    kind: str
+    resource: str
+    units: Decimal
+    lot_id: int
+    pack: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AgencyTotals:
+    clients: int
+    active_subscriptions: int
+    wallet: dict[str, Decimal]
+    wallet_never_expiring: dict[str, Decimal]
+    wallet_expiring_30d: dict[str, Decimal]
+    blocked_clients: int
+    blocked_by_resource: dict[str, int]
+    pending_count: int
+    pending_amount: Decimal
+    overdue_count: int
+    overdue_amount: Decimal
+    failed_count: int
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    problems: tuple[str, ...]
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

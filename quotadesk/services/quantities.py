@@ -1,0 +1,97 @@
+"""Resources and exact quantities: parsing, bounds and canonical text. No I/O."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from quotadesk.services.errors import InvalidValue
+
+MAX_AMOUNT = Decimal(1_000_000_000)
+ZERO = Decimal(0)
+MINUTE_PLACES = 6
+
+
+class Resource(StrEnum):
+    MINUTES = "minutes"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+RESOURCES: tuple[Resource, ...] = (Resource.MINUTES, Resource.SMS, Resource.EMAIL)
+
+#: How a count of each resource reads in the UI ("100 minutes", "500 credits").
+UNIT_WORD = {Resource.MINUTES: "minutes", Resource.SMS: "credits", Resource.EMAIL: "credits"}
+RESOURCE_LABEL = {Resource.MINUTES: "Minutes", Resource.SMS: "SMS", Resource.EMAIL: "Email"}
+
+
+def parse_resource(value: object, field: str = "resource") -> Resource:
+    text = str(value).strip().lower()
+    try:
+        return Resource(text)
+    except ValueError:
+        raise InvalidValue(
+            f"{field}: unknown resource {str(value)!r} (use minutes, sms or email)", field
+        ) from None
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    """Parse a number exactly; refuse floats, NaN, infinities and anything non-numeric."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidValue(f"{field}: must be given as exact text or Decimal, not {value!r}", field)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        text = str(value).strip().replace("_", "")
+        if not text:
+            raise InvalidValue(f"{field}: a number is required", field)
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise InvalidValue(f"{field}: {str(value)!r} is not a number", field) from None
+    if not number.is_finite():
+        raise InvalidValue(f"{field}: must be a finite number", field)
+    return number
+
+
+def decimal_places(number: Decimal) -> int:
+    exponent = number.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def canonical(number: Decimal) -> Decimal:
+    """The shortest exact form: 12.50 -> 12.5, 100.000 -> 100 (never 1E+2)."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
+def text(number: Decimal) -> str:
+    return format(canonical(number), "f")
+
+
+def parse_quantity(resource: Resource, value: object, field: str = "quantity",
+                   allow_zero: bool = False) -> Decimal:
+    """A usage or unit quantity: > 0 (or >= 0), at most 1e9, whole for sms/email, 6 dp for minutes."""
+    number = to_decimal(value, field)
+    if number < 0 or (number == 0 and not allow_zero):
+        raise InvalidValue(f"{field}: must be greater than 0" if not allow_zero
+                           else f"{field}: must not be negative", field)
+    if number > MAX_AMOUNT:
+        raise InvalidValue(f"{field}: must be at most 1,000,000,000", field)
+    places = decimal_places(number)
+    if resource is Resource.MINUTES:
+        if places > MINUTE_PLACES:
+            raise InvalidValue(f"{field}: minutes take at most 6 decimal places", field)
+    elif places:
+        raise InvalidValue(f"{field}: {resource.value} is counted in whole units", field)
+    return canonical(number)
+
+
+def format_quantity(number: Decimal) -> str:
+    """Thousands-grouped exact quantity for the window: 1,234.5."""
+    value = canonical(number)
+    return f"{value:,f}"

@@ -1,0 +1,183 @@
+"""The agency card's totals, and `verify`: every balance recomputed from the ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from quotadesk.models import (
+    Client,
+    LedgerEntry,
+    PaymentRequest,
+    Period,
+    PeriodUsage,
+    ResourceState,
+    Subscription,
+    SubscriptionTerm,
+    UsageEvent,
+    WalletLot,
+)
+from quotadesk.services.desk import Tx, read_op
+from quotadesk.services.dto import AgencyTotals, VerifyReport
+from quotadesk.services.money import round_money
+from quotadesk.services.periods import is_overdue
+from quotadesk.services.quantities import RESOURCES
+
+ZERO = Decimal(0)
+COUNTER_FIELDS = ("included_used", "wallet_used", "overage_units", "overage_amount", "unserved")
+EVENT_FIELDS = ("included", "wallet", "overage_units", "overage_amount", "unserved")
+
+
+@read_op
+def agency_totals(tx: Tx) -> AgencyTotals:
+    session, now = tx.session, tx.now
+    soon = now + timedelta(days=30)
+    wallet = {r.value: ZERO for r in RESOURCES}
+    never = dict(wallet)
+    expiring = dict(wallet)
+    for resource, remaining, expires in session.execute(select(
+            WalletLot.resource, WalletLot.remaining, WalletLot.expires_at).where(
+            WalletLot.remaining != ZERO)):
+        if expires is not None and expires <= now:
+            continue
+        wallet[resource] += remaining
+        if expires is None:
+            never[resource] += remaining
+        elif expires <= soon:
+            expiring[resource] += remaining
+    blocked_rows = session.execute(select(ResourceState.client_id, ResourceState.resource)
+                                   .where(ResourceState.blocked)).all()
+    by_resource = {r.value: 0 for r in RESOURCES}
+    for _, resource in blocked_rows:
+        by_resource[resource] += 1
+    pending_count = overdue_count = 0
+    pending_amount = overdue_amount = ZERO
+    for amount, due in session.execute(select(PaymentRequest.amount, PaymentRequest.due_date)
+                                       .where(PaymentRequest.status == "pending")):
+        pending_count += 1
+        pending_amount += amount
+        if is_overdue("pending", due, now, tx.tz):
+            overdue_count += 1
+            overdue_amount += amount
+    return AgencyTotals(
+        clients=session.scalar(select(func.count(Client.id))) or 0,
+        active_subscriptions=session.scalar(select(func.count(Subscription.id)).where(
+            Subscription.status == "active")) or 0,
+        wallet=wallet, wallet_never_expiring=never, wallet_expiring_30d=expiring,
+        blocked_clients=len({cid for cid, _ in blocked_rows}), blocked_by_resource=by_resource,
+        pending_count=pending_count, pending_amount=pending_amount,
+        overdue_count=overdue_count, overdue_amount=overdue_amount,
+        failed_count=session.scalar(select(func.count(PaymentRequest.id)).where(
+            PaymentRequest.status == "failed")) or 0)
+
+
+@read_op
+def verify(tx: Tx) -> VerifyReport:
+    """Recompute every maintained balance from the ledger and events; list what disagrees."""
+    session = tx.session
+    problems: list[str] = []
+    checked: dict[str, int] = {}
+
+    # Lots against the append-only ledger.
+    moves: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for lot_id, kind, units in session.execute(
+            select(LedgerEntry.lot_id, LedgerEntry.kind, LedgerEntry.units)).yield_per(20_000):
+        moves[lot_id][kind] += units
+        if units <= 0:
+            problems.append(f"ledger: lot {lot_id} has a {kind} entry of {units}")
+    lots = session.execute(select(WalletLot.id, WalletLot.units, WalletLot.remaining)).all()
+    for lot_id, units, remaining in lots:
+        m = moves.get(lot_id, {})
+        if m.get("credit", ZERO) != units:
+            problems.append(f"lot {lot_id}: credited {m.get('credit', ZERO)} but holds {units}")
+        derived = (m.get("credit", ZERO) - m.get("consume", ZERO) - m.get("expire", ZERO)
+                   - m.get("revoke", ZERO))
+        if derived != remaining:
+            problems.append(f"lot {lot_id}: remaining {remaining} but the ledger says {derived}")
+        if not ZERO <= remaining <= units:
+            problems.append(f"lot {lot_id}: remaining {remaining} outside 0..{units}")
+    checked["lots"] = len(lots)
+
+    # Period counters against the events charged to them, and each event's split.
+    sums: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO] * 5)
+    wallet_by_event: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for event_id, units in session.execute(select(LedgerEntry.usage_event_id, LedgerEntry.units)
+                                           .where(LedgerEntry.kind == "consume")).yield_per(20_000):
+        wallet_by_event[event_id] += units
+    events = 0
+    for row in session.execute(select(
+            UsageEvent.id, UsageEvent.period_id, UsageEvent.resource, UsageEvent.quantity,
+            UsageEvent.included, UsageEvent.wallet, UsageEvent.overage_units,
+            UsageEvent.overage_amount, UsageEvent.unserved)).yield_per(20_000):
+        events += 1
+        (event_id, period_id, resource, quantity, included, wallet, over_units, over_amount,
+         unserved) = row
+        if included + wallet + over_units + unserved != quantity:
+            problems.append(f"usage event {event_id}: split does not add up to {quantity}")
+        if wallet != wallet_by_event.get(event_id, ZERO):
+            problems.append(f"usage event {event_id}: wallet {wallet} but the ledger consumed "
+                            f"{wallet_by_event.get(event_id, ZERO)}")
+        acc = sums[(period_id, resource)]
+        for i, value in enumerate((included, wallet, over_units, over_amount, unserved)):
+            acc[i] += value
+    checked["usage_events"] = events
+    counters = session.execute(select(PeriodUsage)).scalars().all()
+    for c in counters:
+        acc = sums.get((c.period_id, c.resource), [ZERO] * 5)
+        for name, value in zip(COUNTER_FIELDS, acc, strict=True):
+            if getattr(c, name) != value:
+                problems.append(f"period {c.period_id} {c.resource}: {name} is "
+                                f"{getattr(c, name)} but its events sum to {value}")
+    checked["period_counters"] = len(counters)
+
+    # One open period per active subscription, none without one.
+    active = dict(session.execute(select(Subscription.client_id, func.count()).where(
+        Subscription.status == "active").group_by(Subscription.client_id)).all())
+    open_periods = dict(session.execute(select(Period.client_id, func.count()).where(
+        Period.closed_at.is_(None)).group_by(Period.client_id)).all())
+    for client_id in set(active) | set(open_periods):
+        if active.get(client_id, 0) > 1:
+            problems.append(f"client {client_id}: {active[client_id]} active subscriptions")
+        if active.get(client_id, 0) != open_periods.get(client_id, 0):
+            problems.append(f"client {client_id}: {active.get(client_id, 0)} active subscriptions "
+                            f"but {open_periods.get(client_id, 0)} open periods")
+
+    # Overage requests: one per closed period, the rounded sum of its exact overage.
+    overage_sum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for c in counters:
+        overage_sum[c.period_id] += c.overage_amount
+    requests = {period_id: amount for period_id, amount in session.execute(
+        select(PaymentRequest.period_id, PaymentRequest.amount).where(
+            PaymentRequest.type == "Overage"))}
+    currency = tx.currency
+    for period_id in session.scalars(select(Period.id).where(Period.closed_at.is_not(None))):
+        expected = round_money(overage_sum.get(period_id, ZERO), currency)
+        got = requests.get(period_id)
+        if (expected > 0 and got != expected) or (expected == 0 and got is not None):
+            problems.append(f"period {period_id}: overage request {got} but the period owes "
+                            f"{expected}")
+
+    # A blocked resource has no free units and no overage rate.
+    rates = {(cid, res): rate for cid, res, rate in session.execute(
+        select(Subscription.client_id, SubscriptionTerm.resource, SubscriptionTerm.overage_rate)
+        .join(SubscriptionTerm, SubscriptionTerm.subscription_id == Subscription.id)
+        .where(Subscription.status == "active"))}
+    free: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    for cid, res, included, used in session.execute(
+            select(Period.client_id, PeriodUsage.resource, PeriodUsage.included,
+                   PeriodUsage.included_used).join(PeriodUsage, PeriodUsage.period_id == Period.id)
+            .where(Period.closed_at.is_(None))):
+        free[(cid, res)] += max(ZERO, included - used)
+    for cid, res, remaining, expires in session.execute(select(
+            WalletLot.client_id, WalletLot.resource, WalletLot.remaining, WalletLot.expires_at)
+            .where(WalletLot.remaining != ZERO)):
+        if expires is None or expires > tx.now:
+            free[(cid, res)] += remaining
+    for cid, res in session.execute(select(ResourceState.client_id, ResourceState.resource)
+                                    .where(ResourceState.blocked)):
+        if cid in active and (free.get((cid, res), ZERO) > 0 or rates.get((cid, res)) is not None):
+            problems.append(f"client {cid}: {res} is blocked but has free units or an overage rate")
+    return VerifyReport(tuple(problems), checked)

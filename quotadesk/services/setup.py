@@ -1,0 +1,103 @@
+"""Setting a database up (currency, time zone), and consistent backups of a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from quotadesk.db import migrate
+from quotadesk.models import Setting
+from quotadesk.services.desk import Desk, Tx, check_timezone, write_op
+from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.money import check_currency
+
+
+def machine_timezone() -> str:
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # noqa: BLE001 - any failure means "we could not tell"
+        name = None
+    return name or "UTC"
+
+
+@write_op
+def init_database(tx: Tx, *, currency: str = "USD", timezone: str | None = None) -> dict[str, str]:
+    """Set the currency and time zone once; running it again with the same values is a no-op."""
+    wanted = {"currency": check_currency(currency),
+              "timezone": check_timezone(timezone or machine_timezone())}
+    current = dict(tx.session.execute(select(Setting.key, Setting.value)).all())
+    if "currency" in current:
+        clash = [k for k, v in wanted.items() if current.get(k) != v and
+                 not (k == "timezone" and timezone is None)]
+        if clash:
+            raise InvalidValue(f"{clash[0]}: the database is already set up with "
+                               f"{clash[0]} {current[clash[0]]}", clash[0])
+        return current
+    for key, value in wanted.items():
+        tx.session.add(Setting(key=key, value=value))
+    tx.audit("init", "database", None, **wanted)
+    tx.desk.forget_settings()
+    return wanted
+
+
+class BackupError(QuotaDeskError):
+    field = "backup"
+
+
+def _sqlite_path(desk: Desk) -> str:
+    url = make_url(desk.database.url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise BackupError("backup: only a SQLite database file can be backed up here; "
+                          "use pg_dump for PostgreSQL", "backup")
+    return url.database
+
+
+def backup(desk: Desk, target: str | os.PathLike[str]) -> Path:
+    """A consistent copy through SQLite's online backup API, safe while the app is open."""
+    source = _sqlite_path(desk)
+    path = Path(target).expanduser().resolve()
+    if path == Path(source).resolve():
+        raise BackupError("file: the backup must not overwrite the database itself", "file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
+    with sqlite3.connect(source, timeout=15) as src, sqlite3.connect(tmp) as dst:
+        src.backup(dst)
+    os.replace(tmp, path)
+    return path
+
+
+def check_backup(path: str | os.PathLike[str]) -> None:
+    """Refuse a file that is not a sound QuotaDesk database."""
+    file = Path(path)
+    if not file.is_file():
+        raise BackupError(f"file: {file} does not exist", "file")
+    try:
+        with sqlite3.connect(f"file:{file}?mode=ro", uri=True) as conn:
+            status = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if status != "ok":
+                raise BackupError(f"file: {file} is damaged ({status})", "file")
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"file: {file} is not a SQLite database ({error})", "file") from None
+    if not {"settings", "clients", "ledger_entries", "alembic_version"} <= names:
+        raise BackupError(f"file: {file} is not a QuotaDesk database", "file")
+
+
+def restore(desk: Desk, source: str | os.PathLike[str]) -> None:
+    """Replace the database's content with a checked backup, in one step."""
+    check_backup(source)
+    target = _sqlite_path(desk)
+    desk.database.engine.dispose()
+    with sqlite3.connect(str(source), timeout=15) as src, sqlite3.connect(target, timeout=15) as dst:
+        src.backup(dst)
+    desk.database.engine.dispose()
+    migrate(desk.database.engine)
+    desk.forget_settings()

@@ -1,0 +1,243 @@
+"""Recording usage: one event from the window or CLI, or a whole CSV export in batches."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from quotadesk.models import Client, UsageEvent
+from quotadesk.services.book import Journal, load_books
+from quotadesk.services.desk import Desk, Tx, write_op
+from quotadesk.services.dto import ImportResult, Rejection, UsageResult
+from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.lookup import find, name_key
+from quotadesk.services.quantities import Resource, parse_quantity, parse_resource
+
+HEADER = ("event_id", "client", "resource", "quantity", "occurred_at")
+MAX_EVENT_ID = 200
+BATCH_SIZE = 20_000
+ID_CHUNK = 500
+
+
+class UsageFileError(QuotaDeskError):
+    """The file itself cannot be read as a usage export (missing, unreadable, wrong header)."""
+
+    field = "file"
+
+
+def parse_time(value: object, tz: ZoneInfo, field: str = "occurred_at") -> datetime:
+    """An ISO 8601 time; one with no zone is in the database's time zone (SPEC §7)."""
+    text = str(value).strip()
+    if not text:
+        raise InvalidValue(f"{field}: a time is required", field)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(f"{field}: {text!r} is not an ISO 8601 time", field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def clean_event_id(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > MAX_EVENT_ID:
+        raise InvalidValue(f"event_id: at most {MAX_EVENT_ID} characters", "event_id")
+    return text
+
+
+@write_op
+def record_usage(tx: Tx, *, client: object, resource: object, quantity: object,
+                 at: datetime | None = None, event_id: object = None) -> UsageResult:
+    """Record one usage event; a repeated event id is a duplicate and changes nothing."""
+    session = tx.session
+    row = find(session, Client, client)
+    res = parse_resource(resource)
+    qty = parse_quantity(res, quantity)
+    moment = tx.now if at is None else at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tx.tz)
+    moment = moment.astimezone(UTC)
+    key = clean_event_id(event_id)
+    if key is not None and session.scalar(
+            select(UsageEvent.id).where(UsageEvent.event_id == key)) is not None:
+        return UsageResult(id=None, duplicate=True)
+    journal = Journal(tx)
+    book = load_books(journal, [row.id])[row.id]
+    book.catch_up(tx.now)
+    split = book.consume(res.value, qty, moment, key)
+    period = book.period
+    assert period is not None
+    event_row = journal.rows[UsageEvent][-1]
+    journal.flush()
+    return UsageResult(id=event_row["id"], duplicate=False, included=split.included,
+                       wallet=split.wallet, overage_units=split.overage_units,
+                       overage_amount=split.overage_amount, unserved=split.unserved,
+                       late=moment < period.start, blocked=book.blocked[res.value])
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    event_id: str | None
+    client_id: int
+    resource: str
+    quantity: Decimal
+    at: datetime
+
+
+class _ClientIndex:
+    """Client lookup for an import: exact name, then ignoring case, then numeric id."""
+
+    def __init__(self, desk: Desk) -> None:
+        with desk.database.session(write=False) as session:
+            rows = session.execute(select(Client.id, Client.name, Client.name_key)).all()
+        self.exact = {name: cid for cid, name, _ in rows}
+        self.folded = {key: cid for cid, _, key in rows}
+        self.ids = {cid for cid, _, _ in rows}
+
+    def find(self, ref: str) -> int:
+        text = ref.strip()
+        found = self.exact.get(text)
+        if found is None:
+            found = self.folded.get(name_key(text))
+        if found is None and text.isdigit() and int(text) in self.ids:
+            found = int(text)
+        if found is None:
+            raise InvalidValue(f"client: unknown client {text!r}", "client")
+        return found
+
+
+def _reader(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            data = Path(source).read_bytes()
+        else:
+            data = source.read()
+    except OSError as error:
+        raise UsageFileError(f"file: cannot read {source}: {error.strerror}", "file") from None
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for fields in reader:
+            yield reader.line_num, fields
+    except csv.Error as error:
+        raise UsageFileError(f"file: line {reader.line_num}: {error}", "file") from None
+
+
+ProgressFn = Callable[[int], None]
+CancelFn = Callable[[], bool]
+
+
+def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
+                 batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None,
+                 cancelled: CancelFn | None = None) -> ImportResult:
+    """Import a usage CSV (SPEC §7): each batch all-or-nothing, committed in file order.
+
+    A bad line rejects only itself. Cancelling stops between batches; what was committed
+    stays, and a second run counts those events as duplicates.
+    """
+    rows = _reader(source)
+    try:
+        first = next(rows)
+    except StopIteration:
+        raise UsageFileError("file: the file is empty (expected the header "
+                             + ",".join(HEADER) + ")", "file") from None
+    header = tuple(f.strip().lower() for f in first[1])
+    if header != HEADER:
+        raise UsageFileError("file: the header must be " + ",".join(HEADER), "file")
+    tz = desk.timezone
+    clients = _ClientIndex(desk)
+    recorded = duplicates = 0
+    rejected: list[Rejection] = []
+    batch: list[_Row] = []
+    lines = 0
+
+    def run_batch() -> None:
+        nonlocal recorded, duplicates
+        result = _import_batch(desk, batch)
+        recorded += result[0]
+        duplicates += result[1]
+        rejected.extend(result[2])
+        batch.clear()
+        if progress is not None:
+            progress(lines)
+
+    for line, fields in rows:
+        lines = line
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        try:
+            batch.append(_parse_row(line, fields, clients, tz))
+        except QuotaDeskError as error:
+            rejected.append(Rejection(line, error.message))
+            continue
+        if len(batch) >= batch_size:
+            run_batch()
+            if cancelled is not None and cancelled():
+                rejected.sort(key=lambda r: r.line)
+                return ImportResult(recorded, duplicates, tuple(rejected), cancelled=True)
+    if batch:
+        run_batch()
+    rejected.sort(key=lambda r: r.line)
+    return ImportResult(recorded, duplicates, tuple(rejected))
+
+
+def _parse_row(line: int, fields: list[str], clients: _ClientIndex, tz: ZoneInfo) -> _Row:
+    if len(fields) != len(HEADER):
+        raise InvalidValue(f"expected {len(HEADER)} fields, found {len(fields)}", "line")
+    if any("\udc80" <= ch <= "\udcff" for f in fields for ch in f):
+        raise InvalidValue("encoding: the line is not valid UTF-8", "encoding")
+    event_id, client, resource, quantity, occurred = fields
+    res = parse_resource(resource)
+    return _Row(line, clean_event_id(event_id), clients.find(client), res.value,
+                parse_quantity(res, quantity), parse_time(occurred, tz))
+
+
+@write_op
+def _import_batch(tx: Tx, rows: list[_Row]) -> tuple[int, int, list[Rejection]]:
+    session = tx.session
+    wanted = [r.event_id for r in rows if r.event_id is not None]
+    seen: set[str] = set()
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start:start + ID_CHUNK]
+        seen.update(session.scalars(select(UsageEvent.event_id).where(
+            UsageEvent.event_id.in_(chunk))))  # type: ignore[arg-type]
+    journal = Journal(tx)
+    books = load_books(journal, {r.client_id for r in rows})
+    for book in books.values():
+        book.catch_up(tx.now)
+    recorded = duplicates = 0
+    rejected: list[Rejection] = []
+    for row in rows:
+        if row.event_id is not None:
+            if row.event_id in seen:
+                duplicates += 1
+                continue
+        try:
+            books[row.client_id].consume(row.resource, row.quantity, row.at, row.event_id)
+        except QuotaDeskError as error:
+            rejected.append(Rejection(row.line, error.message))
+            continue
+        if row.event_id is not None:
+            seen.add(row.event_id)
+        recorded += 1
+    journal.flush()
+    return recorded, duplicates, rejected
+
+
+__all__ = ["HEADER", "Resource", "UsageFileError", "import_usage", "parse_time", "record_usage"]

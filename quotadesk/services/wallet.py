@@ -1,0 +1,131 @@
+"""Applying add-on packs to a client's wallet, revoking unused units, reading the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from quotadesk.models import AddonPack, Client, LedgerEntry, PackApplication, PackAssignment, PaymentRequest, WalletLot
+from quotadesk.services.book import Journal, Lot, load_books
+from quotadesk.services.desk import Tx, read_op, write_op
+from quotadesk.services.dto import ApplyResult, LedgerRow, RevokeResult
+from quotadesk.services.errors import AddonsDisabled, IdempotencyConflict, InvalidValue, NotFound, PackNotAssigned
+from quotadesk.services.lookup import find
+from quotadesk.services.periods import add_months, due_date, local_date
+
+PAYMENT_STATUSES = ("pending", "paid")
+MESSAGES = {
+    "pending": "Addon pack credited. Payment request created as pending.",
+    "paid": "Addon pack credited. Payment request created and marked as paid.",
+}
+FREE_MESSAGE = "Addon pack credited. No payment request was created: the pack is free."
+MAX_REASON = 2000
+
+
+def new_application_key() -> str:
+    """One key per Apply dialog (or CLI call without --key): a retry reuses it."""
+    return uuid.uuid4().hex
+
+
+def _message(status: str, request_id: int | None) -> str:
+    return MESSAGES[status] if request_id is not None else FREE_MESSAGE
+
+
+@write_op
+def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
+               key: str | None = None) -> ApplyResult:
+    """Credit a pack to the wallet and request its payment, exactly once per key (SPEC §3)."""
+    session = tx.session
+    if status not in PAYMENT_STATUSES:
+        raise InvalidValue(f"status: must be pending or paid, not {status!r}", "status")
+    key = (key or new_application_key()).strip()
+    if not key or len(key) > 200:
+        raise InvalidValue("key: must be 1 to 200 characters", "key")
+    row = find(session, Client, client)
+    pack_row = find(session, AddonPack, pack)
+    previous = session.scalars(select(PackApplication).where(PackApplication.key == key)).first()
+    if previous is not None:
+        if (previous.client_id, previous.pack_id, previous.status) != (row.id, pack_row.id, status):
+            raise IdempotencyConflict(
+                f"key: {key!r} was already used for a different application", "key")
+        lot_id = session.scalar(select(WalletLot.id).where(
+            WalletLot.application_id == previous.id))
+        request_id = session.scalar(select(PaymentRequest.id).where(
+            PaymentRequest.application_id == previous.id))
+        assert lot_id is not None
+        return ApplyResult(lot_id, request_id, _message(status, request_id), repeated=True)
+    journal = Journal(tx)
+    book = load_books(journal, [row.id])[row.id]
+    book.catch_up(tx.now)
+    terms, _period = book.require_active()
+    if not terms.addons:
+        raise AddonsDisabled()
+    assigned = session.scalar(select(PackAssignment.pack_id).where(
+        PackAssignment.client_id == row.id, PackAssignment.pack_id == pack_row.id))
+    if assigned is None:
+        raise PackNotAssigned(f"pack: {pack_row.name!r} is not assigned to {row.name!r}", "pack")
+    application_id = journal.new_id(PackApplication)
+    session.add(PackApplication(id=application_id, key=key, client_id=row.id,
+                                pack_id=pack_row.id, status=status, applied_at=tx.now))
+    session.flush()
+    expires = (add_months(tx.now, pack_row.expires_months, tx.tz)
+               if pack_row.expires_months is not None else None)
+    lot = Lot(id=journal.new_id(WalletLot), pack_id=pack_row.id, resource=pack_row.resource,
+              units=pack_row.units, remaining=pack_row.units, applied_at=tx.now,
+              expires_at=expires)
+    book.credit(lot, application_id, tx.now)
+    request_id = None
+    if pack_row.price > 0:
+        request_id = journal.payment_request(
+            client_id=row.id, type="Pack", amount=pack_row.price, created_at=tx.now,
+            due=due_date(tx.now, terms.due_days, tx.tz), status=status,
+            paid_at=tx.now if status == "paid" else None,
+            reference=f"Pack · {pack_row.name} · {local_date(tx.now, tx.tz):%Y-%m-%d}",
+            application_id=application_id)
+    journal.flush()
+    tx.audit("pack.apply", "client", row.id, pack=pack_row.name, lot=lot.id, status=status,
+             key=key, payment_request=request_id)
+    return ApplyResult(lot.id, request_id, _message(status, request_id))
+
+
+@write_op
+def revoke_lot(tx: Tx, *, lot_id: int, reason: str) -> RevokeResult:
+    """Take back a lot's unused units, with a reason; consumed units are never taken back."""
+    session = tx.session
+    text = str(reason or "").strip()
+    if not text:
+        raise InvalidValue("reason: say why the units are revoked", "reason")
+    if len(text) > MAX_REASON:
+        raise InvalidValue(f"reason: at most {MAX_REASON} characters", "reason")
+    lot_row = session.get(WalletLot, lot_id)
+    if lot_row is None:
+        raise NotFound(f"lot: no wallet lot with id {lot_id}", "lot")
+    journal = Journal(tx)
+    book = load_books(journal, [lot_row.client_id])[lot_row.client_id]
+    book.catch_up(tx.now)
+    lot = next((x for x in book.lots[lot_row.resource] if x.id == lot_id), None)
+    if lot is None or lot.remaining <= 0:
+        raise InvalidValue(f"lot: lot {lot_id} has no unused units left to revoke", "lot")
+    units = book.revoke(lot, text, tx.now)
+    journal.flush()
+    tx.audit("lot.revoke", "lot", lot_id, units=units, reason=text)
+    return RevokeResult(lot_id, units)
+
+
+@read_op
+def ledger(tx: Tx, client: object, limit: int = 500) -> list[LedgerRow]:
+    """The client's wallet movements, newest first."""
+    row = find(tx.session, Client, client)
+    query = (select(LedgerEntry, AddonPack.name)
+             .join(WalletLot, WalletLot.id == LedgerEntry.lot_id)
+             .join(AddonPack, AddonPack.id == WalletLot.pack_id)
+             .where(LedgerEntry.client_id == row.id)
+             .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()).limit(limit))
+    return [LedgerRow(e.id, e.at, e.kind, e.resource, e.units, e.lot_id, name, e.reason)
+            for e, name in tx.session.execute(query)]
+
+
+def lot_units_text(units: Decimal) -> str:
+    return format(units, "f")
