@@ -5,9 +5,10 @@
 1. PyInstaller with packaging/quotadesk.spec, from the repo root: dist/ and build/ there.
 2. --smoke: runs the frozen app with --self-test (QT_QPA_PLATFORM=offscreen) and fails unless it
    exits 0; prints the bundle's size and how long the frozen self-test took.
-3. --installer: Windows -> Inno Setup (packaging/windows/quotadesk.iss) -> dist/QuotaDesk-<v>-windows-x64-setup.exe
-                macOS   -> packaging/macos/make_dmg.sh                  -> dist/QuotaDesk-<v>-macos-<arch>.dmg
-                Linux   -> dist/quotadesk-<v>-linux-<arch>.tar.gz of the one-folder bundle
+3. --installer, per platform:
+   Windows: Inno Setup (packaging/windows/quotadesk.iss) -> dist/QuotaDesk-<v>-windows-x64-setup.exe
+   macOS:   packaging/macos/make_dmg.sh -> dist/QuotaDesk-<v>-macos-<arch>.dmg
+   Linux:   dist/quotadesk-<v>-linux-<arch>.tar.gz of the one-folder bundle
 
 Exits non-zero, with the reason, on any failure. See packaging/README.md for signing.
 """
@@ -48,7 +49,9 @@ def step(message: str) -> None:
 
 
 def _version_helper():
-    spec = importlib.util.spec_from_file_location("quotadesk_packaging_version_info", PACKAGING / "version_info.py")
+    spec = importlib.util.spec_from_file_location(
+        "quotadesk_packaging_version_info", PACKAGING / "version_info.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
@@ -76,7 +79,9 @@ def folder_size(path: Path) -> int:
 
 
 def run(cmd: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
-    print("$ " + " ".join(shlex.quote(str(c)) for c in cmd), flush=True)
+    # The sign command may hold a password: never echo it.
+    shown = ["/Squotadesk=<QUOTADESK_SIGNTOOL>" if str(c).startswith("/S") else str(c) for c in cmd]
+    print("$ " + " ".join(shlex.quote(c) for c in shown), flush=True)
     try:
         result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
     except FileNotFoundError as exc:
@@ -90,8 +95,16 @@ def build() -> None:
     start = time.perf_counter()
     run(
         [
-            sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-            "--distpath", DIST, "--workpath", WORK, SPEC,
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--distpath",
+            DIST,
+            "--workpath",
+            WORK,
+            SPEC,
         ],
         what="PyInstaller",
     )
@@ -110,8 +123,13 @@ def smoke() -> None:
     start = time.perf_counter()
     try:
         result = subprocess.run(
-            [str(exe), "--self-test"], cwd=ROOT, env=env, capture_output=True, text=True,
-            errors="replace", timeout=SMOKE_TIMEOUT_S,
+            [str(exe), "--self-test"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=SMOKE_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as exc:
         raise BuildError(f"the frozen self-test did not finish within {SMOKE_TIMEOUT_S} s") from exc
@@ -127,7 +145,11 @@ def smoke() -> None:
 
 
 def _find_iscc() -> str:
-    candidates = [os.environ.get("ISCC", ""), shutil.which("iscc") or "", shutil.which("ISCC") or ""]
+    candidates = [
+        os.environ.get("ISCC", ""),
+        shutil.which("iscc") or "",
+        shutil.which("ISCC") or "",
+    ]
     for var in ("ProgramFiles(x86)", "ProgramFiles", "LOCALAPPDATA"):
         base = os.environ.get(var)
         if base:
@@ -138,7 +160,10 @@ def _find_iscc() -> str:
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return candidate
-    raise BuildError("Inno Setup's ISCC.exe not found: install Inno Setup 6 (choco install innosetup -y) or set ISCC")
+    raise BuildError(
+        "Inno Setup's ISCC.exe not found: install Inno Setup 6 "
+        "(choco install innosetup -y) or set ISCC to its path"
+    )
 
 
 def _sign_windows_file(path: Path) -> None:
@@ -148,7 +173,8 @@ def _sign_windows_file(path: Path) -> None:
         return
     step(f"signing {path.relative_to(ROOT)}")
     cmd = template.replace("$f", f'"{path}"')
-    result = subprocess.run(cmd, cwd=ROOT, shell=True)  # noqa: S602 - the template is the operator's
+    # Windows: CreateProcess parses the string itself (quotes around paths with spaces work).
+    result = subprocess.run(cmd if IS_WIN else shlex.split(cmd), cwd=ROOT)
     if result.returncode != 0:
         raise BuildError(f"signing {path.name} failed with exit code {result.returncode}")
 
@@ -157,10 +183,13 @@ def installer_windows(version: str, numeric: str) -> Path:
     iscc = _find_iscc()
     _sign_windows_file(frozen_executable())
     step("Inno Setup: packaging/windows/quotadesk.iss")
-    arch = {"amd64": "x64", "x86_64": "x64", "arm64": "arm64"}.get(platform.machine().lower(), "x64")
+    arch = {"amd64": "x64", "x86_64": "x64", "arm64": "arm64"}.get(
+        platform.machine().lower(), "x64"
+    )
     out = DIST / f"{APP_NAME}-{version}-windows-{arch}-setup.exe"
     cmd = [
-        iscc, "/Qp",
+        iscc,
+        "/Qp",
         f"/DMyAppVersion={version}",
         f"/DMyAppNumericVersion={numeric}",
         f"/DSourceDir={DIST / EXE_NAME}",
@@ -171,7 +200,8 @@ def installer_windows(version: str, numeric: str) -> Path:
     signtool = os.environ.get("QUOTADESK_SIGNTOOL", "").strip()
     if signtool:
         # Inno signs Setup and the uninstaller itself with a named tool: SignTool=quotadesk.
-        cmd += [f"/Squotadesk={signtool}", "/DSIGN=1"]
+        # ISCC's command line has no escaped quotes: Inno spells a quote inside it as $q.
+        cmd += ["/Squotadesk=" + signtool.replace('"', "$q"), "/DSIGN=1"]
     cmd.append(PACKAGING / "windows" / "quotadesk.iss")
     run(cmd, what="ISCC")
     if not out.is_file():
@@ -183,7 +213,10 @@ def installer_macos(version: str) -> Path:
     step("DMG: packaging/macos/make_dmg.sh")
     arch = platform.machine() or "universal"
     out = DIST / f"{APP_NAME}-{version}-macos-{arch}.dmg"
-    run(["bash", PACKAGING / "macos" / "make_dmg.sh", DIST / f"{APP_NAME}.app", out], what="make_dmg.sh")
+    run(
+        ["bash", PACKAGING / "macos" / "make_dmg.sh", DIST / f"{APP_NAME}.app", out],
+        what="make_dmg.sh",
+    )
     if not out.is_file():
         raise BuildError(f"make_dmg.sh finished but {out} is missing")
     return out
@@ -217,14 +250,19 @@ def installer(version: str, numeric: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build, smoke-test and package QuotaDesk.")
     parser.add_argument("--smoke", action="store_true", help="run the frozen app with --self-test")
-    parser.add_argument("--installer", action="store_true", help="make the platform's installer/archive")
-    parser.add_argument("--skip-build", action="store_true", help="reuse the bundle already in dist/")
+    parser.add_argument(
+        "--installer", action="store_true", help="make the platform's installer/archive"
+    )
+    parser.add_argument(
+        "--skip-build", action="store_true", help="reuse the bundle already in dist/"
+    )
     args = parser.parse_args(argv)
 
     helper = _version_helper()
     version = helper.read_version(ROOT)
     numeric = ".".join(map(str, helper.numeric_version(version)))
-    print(f"QuotaDesk {version} on {platform.system()} {platform.machine()}, Python {platform.python_version()}")
+    where = f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
+    print(f"QuotaDesk {version} on {where}")
     try:
         if not args.skip_build:
             build()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import (  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
+from PySide6.QtGui import (
     QBrush,
     QColor,
     QGuiApplication,
@@ -145,8 +145,12 @@ def draw_icon(size: int, *, macos: bool = False) -> QImage:
         # Needle from the hub towards the end of the used arc.
 
         angle = math.radians(GAUGE_START - GAUGE_SPAN * USED)
-        tip = QPointF(cx + math.cos(angle) * (r - stroke * 1.05), cy - math.sin(angle) * (r - stroke * 1.05))
-        needle = QPen(WHITE, (64 if medium else 44) * scale, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        tip = QPointF(
+            cx + math.cos(angle) * (r - stroke * 1.05), cy - math.sin(angle) * (r - stroke * 1.05)
+        )
+        needle = QPen(
+            WHITE, (64 if medium else 44) * scale, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap
+        )
         p.setPen(needle)
         p.drawLine(QPointF(cx, cy), tip)
         p.setPen(Qt.PenStyle.NoPen)
@@ -202,7 +206,7 @@ def ico_bytes(images: dict[int, QImage]) -> bytes:
     blobs = [png_bytes(images[s]) if s >= 256 else dib_bytes(images[s]) for s in sizes]
     out = struct.pack("<HHH", 0, 1, len(sizes))
     offset = 6 + 16 * len(sizes)
-    for s, blob in zip(sizes, blobs):
+    for s, blob in zip(sizes, blobs, strict=True):
         dim = 0 if s >= 256 else s
         out += struct.pack("<BBBBHHII", dim, dim, 0, 0, 1, 32, len(blob), offset)
         offset += len(blob)
@@ -220,9 +224,11 @@ def icns_bytes(images: dict[int, QImage]) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: resources/icons)")
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="output folder (default: resources/icons)"
+    )
     args = parser.parse_args(argv)
-    _app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # noqa: F841
+    _app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -239,9 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     (out / "quotadesk@2x.png").write_bytes(png_bytes(plain[512]))
     (out / "quotadesk.ico").write_bytes(ico_bytes({s: plain[s] for s in ICO_SIZES}))
     (out / "quotadesk.icns").write_bytes(icns_bytes(mac))
-    written += [out / n for n in ("quotadesk.png", "quotadesk@2x.png", "quotadesk.ico", "quotadesk.icns")]
+    written += [
+        out / n for n in ("quotadesk.png", "quotadesk@2x.png", "quotadesk.ico", "quotadesk.icns")
+    ]
     for path in written:
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({path.stat().st_size:,} bytes)")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"wrote {shown} ({path.stat().st_size:,} bytes)")
     return 0
 
 

@@ -27,7 +27,7 @@ _VERSION_RE = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*["']([^"']+)["']"
 
 
 def read_version(root: Path = ROOT) -> str:
-    """``quotadesk.__version__`` read by regex from quotadesk/__init__.py (the package is not imported)."""
+    """``quotadesk.__version__``, read by regex from quotadesk/__init__.py (never imported)."""
     init = Path(root) / "quotadesk" / "__init__.py"
     try:
         text = init.read_text(encoding="utf-8")
@@ -101,9 +101,13 @@ def write_version_file(version: str, path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print QuotaDesk's version or write its Windows version resource.")
+    parser = argparse.ArgumentParser(
+        description="Print QuotaDesk's version or write its Windows version resource."
+    )
     parser.add_argument("--numeric", action="store_true", help="print the 4-part numeric version")
-    parser.add_argument("--write", type=Path, metavar="FILE", help="write the VSVersionInfo text to FILE")
+    parser.add_argument(
+        "--write", type=Path, metavar="FILE", help="write the VSVersionInfo text to FILE"
+    )
     args = parser.parse_args(argv)
     version = read_version()
     if args.write:

@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from quotadesk.db import open_database  # noqa: E402
-from quotadesk.services.desk import Desk  # noqa: E402
-from quotadesk.services.setup import init_database  # noqa: E402
+from quotadesk.db import open_database
+from quotadesk.services.desk import Desk
+from quotadesk.services.setup import init_database
 
 
 class MovableClock:

@@ -31,6 +31,8 @@ from quotadesk.models import (
     UsageEvent,
     WalletLot,
 )
+from quotadesk.models.base import table_of
+from quotadesk.services.bulk import bulk_insert
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
@@ -121,6 +123,7 @@ class ClientBook:
     blocked_changed: set[str] = field(default_factory=set)
     closed: list[ClosedPeriod] = field(default_factory=list)
     closed_usage: list[tuple[int, dict[str, Counters]]] = field(default_factory=list)
+    last_event_id: int | None = None
 
     def touched_periods(self) -> list[tuple[int, dict[str, Counters]]]:
         """Periods whose counters this transaction may have to write (closed ones included)."""
@@ -164,9 +167,9 @@ class ClientBook:
             for resource in RESOURCES:
                 self.evaluate(resource, boundary, attempted=False, free_before=None)
         expired |= self._expire(now)
-        for resource in expired:
-            if self.terms is not None:
-                self.evaluate(resource, now, attempted=False, free_before=Decimal(1))
+        for name in expired:
+            # Expiry took units away: as with a revoke, a pool that reached zero blocks.
+            self.evaluate(name, now, attempted=False, free_before=Decimal(1))
 
     def _expire(self, until: datetime) -> set[str]:
         touched: set[str] = set()
@@ -282,35 +285,41 @@ class ClientBook:
         if at > journal.now:
             raise FutureUsage("occurred_at: usage dated in the future is refused", "occurred_at")
         counters = period.usage[resource]
-        included_left = counters.included - counters.included_used
-        rate = terms.rates.get(resource)
-        lots = self.lots[resource]
-        split = rate_usage(quantity, included_left, lots, at, rate)
-        row_id = journal.new_id(UsageEvent)
-        if split.included:
-            counters.included_used += split.included
-        if split.draws:
-            by_id = {lot.id: lot for lot in lots}
-            wallet = ZERO
-            for lot_id, units in split.draws:
-                lot = by_id[lot_id]
-                lot.remaining -= units
-                lot.dirty = True
-                wallet += units
-                journal.ledger(self.client_id, lot, "consume", units, at, usage_event_id=row_id)
-            counters.wallet_used += wallet
-        else:
-            wallet = ZERO
-        if split.overage_units:
-            counters.overage_units += split.overage_units
-            counters.overage_amount += split.overage_amount
-        if split.unserved:
-            counters.unserved += split.unserved
-        counters.dirty = True
-        journal.event(row_id, event_id, self.client_id, resource, quantity, at, period.id,
-                      at < period.start, split, wallet)
         included = counters.included
-        if included > 0:
+        rate = terms.rates[resource]
+        row_id = journal.new_id(UsageEvent)
+        self.last_event_id = row_id
+        if included - counters.included_used >= quantity:
+            # The common case: the included allowance covers the whole event.
+            split = Split(quantity, (), ZERO, ZERO, ZERO)
+            counters.included_used += quantity
+            wallet = ZERO
+        else:
+            lots = self.lots[resource]
+            split = rate_usage(quantity, included - counters.included_used, lots, at, rate)
+            counters.included_used += split.included
+            wallet = ZERO
+            if split.draws:
+                by_id = {lot.id: lot for lot in lots}
+                for lot_id, units in split.draws:
+                    lot = by_id[lot_id]
+                    lot.remaining -= units
+                    lot.dirty = True
+                    wallet += units
+                    journal.ledger(self.client_id, lot, "consume", units, at,
+                                   usage_event_id=row_id)
+                counters.wallet_used += wallet
+            if split.overage_units:
+                counters.overage_units += split.overage_units
+                counters.overage_amount += split.overage_amount
+            if split.unserved:
+                counters.unserved += split.unserved
+        counters.dirty = True
+        journal.events.append((
+            row_id, event_id, self.client_id, resource, quantity, at, journal.now, period.id,
+            at < period.start, split.included, wallet, split.overage_units,
+            split.overage_amount, split.unserved))
+        if included > 0 and (period.id, resource, "exhausted") not in self.alert_keys:
             used = counters.included_used
             for threshold in terms.alerts:
                 if used * 100 >= included * threshold:
@@ -350,9 +359,11 @@ class Journal:
         self.rows: dict[Any, list[dict[str, Any]]] = {}
         self.campaign_moves: list[tuple[int, str, bool]] = []
         self.period_closes: list[dict[str, Any]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.ledger_rows: list[tuple[Any, ...]] = []
 
     def new_id(self, model: Any) -> int:
-        return int(self.tx.new_id(model.__table__))
+        return int(self.tx.new_id(table_of(model)))
 
     def _add(self, model: Any, row: dict[str, Any]) -> None:
         self.rows.setdefault(model, []).append(row)
@@ -360,20 +371,8 @@ class Journal:
     # -- row builders --------------------------------------------------------------------
     def ledger(self, client_id: int, lot: Lot, kind: str, units: Decimal, at: datetime, *,
                usage_event_id: int | None = None, reason: str | None = None) -> None:
-        self._add(LedgerEntry, {
-            "id": self.new_id(LedgerEntry), "client_id": client_id, "lot_id": lot.id,
-            "resource": lot.resource, "kind": kind, "units": units, "at": at,
-            "usage_event_id": usage_event_id, "reason": reason, "recorded_at": self.now})
-
-    def event(self, row_id: int, event_id: str | None, client_id: int, resource: str,
-              quantity: Decimal, at: datetime, period_id: int, late: bool, split: Split,
-              wallet: Decimal) -> None:
-        self._add(UsageEvent, {
-            "id": row_id, "event_id": event_id, "client_id": client_id, "resource": resource,
-            "quantity": quantity, "occurred_at": at, "recorded_at": self.now,
-            "period_id": period_id, "late": late, "included": split.included, "wallet": wallet,
-            "overage_units": split.overage_units, "overage_amount": split.overage_amount,
-            "unserved": split.unserved})
+        self.ledger_rows.append((self.new_id(LedgerEntry), client_id, lot.id, lot.resource, kind,
+                                 units, at, usage_event_id, reason, self.now))
 
     def payment_request(self, *, client_id: int, type: str, amount: Decimal,
                         created_at: datetime, due: Any, status: str, paid_at: datetime | None,
@@ -431,20 +430,26 @@ class Journal:
                    for period_id, usage in book.touched_periods()
                    for resource, c in usage.items()]
         self.rows[PeriodUsage] = [_counter_row(pid, res, c) for pid, res, c in touched if c.new]
-        for model in (Period, PeriodUsage, WalletLot, PaymentRequest, UsageEvent, LedgerEntry,
-                      Alert, EmailOutbox):
+        model: Any
+        for model in (Period, PeriodUsage, WalletLot, PaymentRequest):
             rows = self.rows.get(model)
             if rows:
-                session.execute(insert(model.__table__), rows)
+                session.execute(insert(table_of(model)), rows)
+        bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.events)
+        bulk_insert(session, table_of(LedgerEntry), LEDGER_COLUMNS, self.ledger_rows)
+        for model in (Alert, EmailOutbox):
+            rows = self.rows.get(model)
+            if rows:
+                session.execute(insert(table_of(model)), rows)
         if self.period_closes:
-            table = Period.__table__
+            table = table_of(Period)
             session.execute(update(table).where(table.c.id == bindparam("b_id"))
                             .values(end=bindparam("end"), closed_at=bindparam("closed_at")),
                             self.period_closes)
         counter_rows = [_counter_row(pid, res, c) for pid, res, c in touched
                         if c.dirty and not c.new]
         if counter_rows:
-            table = PeriodUsage.__table__
+            table = table_of(PeriodUsage)
             session.execute(
                 update(table).where(and_(table.c.period_id == bindparam("b_period"),
                                          table.c.resource == bindparam("b_resource")))
@@ -452,14 +457,14 @@ class Journal:
         lot_rows = [{"b_id": lot.id, "remaining": lot.remaining}
                     for lot in lots_by_id.values() if lot.dirty and lot.id not in new_lot_ids]
         if lot_rows:
-            table = WalletLot.__table__
+            table = table_of(WalletLot)
             session.execute(update(table).where(table.c.id == bindparam("b_id"))
                             .values(remaining=bindparam("remaining")), lot_rows)
         state_rows = [{"b_client": book.client_id, "b_resource": resource,
                        "blocked": book.blocked[resource], "changed_at": self.now}
                       for book in self.books for resource in book.blocked_changed]
         if state_rows:
-            table = ResourceState.__table__
+            table = table_of(ResourceState)
             session.execute(update(table).where(and_(table.c.client_id == bindparam("b_client"),
                                                      table.c.resource == bindparam("b_resource")))
                             .values(blocked=bindparam("blocked"),
@@ -472,6 +477,8 @@ class Journal:
         self.rows = {}
         self.campaign_moves = []
         self.period_closes = []
+        self.events = []
+        self.ledger_rows = []
         for _, _, c in touched:
             c.new = c.dirty = False
         for lot in lots_by_id.values():
@@ -482,6 +489,12 @@ class Journal:
             if book.period is not None:
                 book.period.new = False
 
+
+EVENT_COLUMNS = ("id", "event_id", "client_id", "resource", "quantity", "occurred_at",
+                 "recorded_at", "period_id", "late", "included", "wallet", "overage_units",
+                 "overage_amount", "unserved")
+LEDGER_COLUMNS = ("id", "client_id", "lot_id", "resource", "kind", "units", "at",
+                  "usage_event_id", "reason", "recorded_at")
 
 _COUNTER_FIELDS = ("included", "included_used", "wallet_used", "overage_units",
                    "overage_amount", "unserved")
@@ -582,7 +595,13 @@ def terms_from(sub: Subscription, terms: Sequence[SubscriptionTerm]) -> Terms:
         subscription_id=sub.id, plan_name=sub.plan_name, fee=sub.fee, anchor_day=sub.anchor_day,
         addons=sub.addons, due_days=sub.due_days, alerts=parse_alerts(sub.alert_thresholds),
         included={r.value: ZERO for r in RESOURCES} | {t.resource: t.included for t in terms},
-        rates={r.value: None for r in RESOURCES} | {t.resource: t.overage_rate for t in terms})
+        rates=_rates(terms))
+
+
+def _rates(terms: Sequence[SubscriptionTerm]) -> dict[str, Decimal | None]:
+    rates: dict[str, Decimal | None] = {r.value: None for r in RESOURCES}
+    rates.update({t.resource: t.overage_rate for t in terms})
+    return rates
 
 
 def describe_units(resource: str, units: Decimal) -> str:

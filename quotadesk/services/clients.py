@@ -24,7 +24,7 @@ from quotadesk.models import (
     SubscriptionTerm,
     WalletLot,
 )
-from quotadesk.services.book import Journal, load_books, terms_from
+from quotadesk.services.book import Journal, _rates, load_books, terms_from
 from quotadesk.services.catalog import pack_info
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import (
@@ -165,7 +165,7 @@ def _subscription_info(tx: Tx, client_id: int) -> SubscriptionInfo:
         addons=sub.addons, due_days=sub.due_days, fee=sub.fee, anchor=sub.anchor,
         alerts=tuple(int(p) for p in sub.alert_thresholds.split(",") if p),
         included={r.value: ZERO for r in RESOURCES} | {t.resource: t.included for t in terms},
-        overage={r.value: None for r in RESOURCES} | {t.resource: t.overage_rate for t in terms})
+        overage=_rates(terms))
 
 
 def catch_up_client(tx: Tx, client_id: int) -> None:

@@ -6,6 +6,7 @@ request in the demo was made by the same code paths as real work.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from datetime import UTC, datetime, timedelta
@@ -167,11 +168,9 @@ def _month_of_usage(desk: Desk, rng: random.Random, names: list[str],
                 plan, rng.choice(["100 Minutes Pack", "500 Minutes Pack"]))
             if plan == "Omnichannel" and profile == "expiring":
                 pack = "Additional SMS"
-            try:
+            with contextlib.suppress(QuotaDeskError):
                 wallet.apply_pack(desk, client=name, pack=pack,
                                   status=rng.choice(["pending", "paid", "paid"]))
-            except QuotaDeskError:
-                pass
         share = {"calm": 0.35, "near80": 0.83, "near95": 0.965, "blocked": 1.6,
                  "wallet": 1.05, "overage": 1.25, "expiring": 0.6}[profile]
         if not final:

@@ -3,7 +3,6 @@ another desk held the data, rolled back whole on any refusal or failure."""
 
 from __future__ import annotations
 
-import functools
 import getpass
 import json
 import time
@@ -170,20 +169,27 @@ def _run(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
 def write_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
     """Make `fn(tx, ...)` a service `fn(desk, ...)` that runs in one write transaction."""
 
-    @functools.wraps(fn)
-    def service(desk: Desk, *args: P.args, **kwargs: P.kwargs) -> R:
+    def service(desk: Desk, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return _run(desk, True, lambda tx: fn(tx, *args, **kwargs))
 
-    return service
+    return _named(service, fn)
 
 
 def read_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
     """Make `fn(tx, ...)` a read-only service `fn(desk, ...)`."""
 
-    @functools.wraps(fn)
-    def service(desk: Desk, *args: P.args, **kwargs: P.kwargs) -> R:
+    def service(desk: Desk, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return _run(desk, False, lambda tx: fn(tx, *args, **kwargs))
 
+    return _named(service, fn)
+
+
+def _named(service: Callable[Concatenate[Desk, P], R], fn: Callable[..., Any]
+           ) -> Callable[Concatenate[Desk, P], R]:
+    service.__name__ = fn.__name__
+    service.__qualname__ = fn.__qualname__
+    service.__doc__ = fn.__doc__
+    service.__module__ = fn.__module__
     return service
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -14,7 +14,7 @@ from quotadesk.services.quantities import MAX_AMOUNT, decimal_places, to_decimal
 RATE_PLACES = 6
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_places(currency: str) -> int:
     return int(get_currency_precision(currency))
 

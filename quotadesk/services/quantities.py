@@ -37,7 +37,7 @@ def parse_resource(value: object, field: str = "resource") -> Resource:
 
 def to_decimal(value: object, field: str) -> Decimal:
     """Parse a number exactly; refuse floats, NaN, infinities and anything non-numeric."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidValue(f"{field}: must be given as exact text or Decimal, not {value!r}", field)
     if isinstance(value, Decimal):
         number = value

@@ -6,13 +6,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 ZERO = Decimal(0)
 _NEVER = datetime.max
 
 
+class LotView(Protocol):
+    """What rating reads of a wallet lot."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def remaining(self) -> Decimal: ...
+    @property
+    def applied_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True, slots=True)
-class LotView:
+class Lot:
+    """A plain lot value for callers (tests, previews) that have no book."""
+
     id: int
     remaining: Decimal
     applied_at: datetime
@@ -34,7 +50,7 @@ class Split:
         return sum((units for _, units in self.draws), ZERO)
 
 
-def consumption_order(lots: Iterable[LotView], at: datetime) -> list[LotView]:
+def consumption_order(lots: Iterable[L], at: datetime) -> list[L]:
     """Lots usable at `at`: soonest expiry first, never-expiring last, ties oldest applied first."""
     usable = [lot for lot in lots
               if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at > at)]
@@ -42,6 +58,9 @@ def consumption_order(lots: Iterable[LotView], at: datetime) -> list[LotView]:
                                  (lot.expires_at or _NEVER).replace(tzinfo=None),
                                  lot.applied_at.replace(tzinfo=None), lot.id))
     return usable
+
+
+L = TypeVar("L", bound=LotView)
 
 
 def rate_usage(quantity: Decimal, included_left: Decimal, lots: Sequence[LotView], at: datetime,

@@ -106,7 +106,8 @@ def verify(tx: Tx) -> VerifyReport:
     wallet_by_event: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for event_id, units in session.execute(select(LedgerEntry.usage_event_id, LedgerEntry.units)
                                            .where(LedgerEntry.kind == "consume")).yield_per(20_000):
-        wallet_by_event[event_id] += units
+        if event_id is not None:
+            wallet_by_event[event_id] += units
     events = 0
     for row in session.execute(select(
             UsageEvent.id, UsageEvent.period_id, UsageEvent.resource, UsageEvent.quantity,

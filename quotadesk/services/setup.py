@@ -21,7 +21,7 @@ def machine_timezone() -> str:
         import tzlocal
 
         name = tzlocal.get_localzone_name()
-    except Exception:  # noqa: BLE001 - any failure means "we could not tell"
+    except Exception:
         name = None
     return name or "UTC"
 

@@ -7,11 +7,25 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from quotadesk.models import AddonPack, Client, LedgerEntry, PackApplication, PackAssignment, PaymentRequest, WalletLot
+from quotadesk.models import (
+    AddonPack,
+    Client,
+    LedgerEntry,
+    PackApplication,
+    PackAssignment,
+    PaymentRequest,
+    WalletLot,
+)
 from quotadesk.services.book import Journal, Lot, load_books
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import ApplyResult, LedgerRow, RevokeResult
-from quotadesk.services.errors import AddonsDisabled, IdempotencyConflict, InvalidValue, NotFound, PackNotAssigned
+from quotadesk.services.errors import (
+    AddonsDisabled,
+    IdempotencyConflict,
+    InvalidValue,
+    NotFound,
+    PackNotAssigned,
+)
 from quotadesk.services.lookup import find
 from quotadesk.services.periods import add_months, due_date, local_date
 
