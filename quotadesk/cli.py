@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import OperationalError
+
 from quotadesk import __version__
-from quotadesk.db import SchemaTooNew
+from quotadesk.db import DatabaseCorrupt, SchemaTooNew, plain_database_error
 from quotadesk.services import billing, catalog, clients, reports, setup, usage, wallet
 from quotadesk.services.desk import Desk, fixed_clock, system_clock
 from quotadesk.services.dto import ClientDetail
@@ -329,7 +331,10 @@ def cmd_usage(desk: Desk, args: argparse.Namespace, out: Output) -> None:
 
 
 def cmd_import_usage(desk: Desk, args: argparse.Namespace, out: Output) -> None:
-    r = usage.import_usage(desk, args.file)
+    batch = _int(args.batch_size, "batch_size")
+    if not 1 <= batch <= 1_000_000:
+        raise InvalidValue("batch_size: between 1 and 1,000,000 rows", "batch_size")
+    r = usage.import_usage(desk, args.file, batch_size=batch)
     data = {"recorded": r.recorded, "duplicates": r.duplicates,
             "rejected": [{"line": x.line, "reason": x.reason} for x in r.rejected]}
     out.emit(data, lambda: [f"recorded: {r.recorded}", f"duplicates: {r.duplicates}",
@@ -454,6 +459,9 @@ def build_parser() -> Parser:
                         help="the clock for this command (no zone: the database's time zone)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--version", action="version", version=f"QuotaDesk {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (a temporary database, the window "
+                             "offscreen) and exit 0 when it works")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, handler: Callable[..., None], help: str,
@@ -463,7 +471,6 @@ def build_parser() -> Parser:
         return p
 
     p = command("gui", cmd_gui, "open the desktop window")
-    p.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     p = command("init", cmd_init, "create the database with its currency and time zone")
     p.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA zone for period boundaries "
@@ -547,6 +554,9 @@ def build_parser() -> Parser:
     p = command("import-usage", cmd_import_usage,
                 "import a usage CSV (event_id,client,resource,quantity,occurred_at)")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--batch-size", default=str(usage.BATCH_SIZE), metavar="N",
+                   help=f"rows per transaction (default {usage.BATCH_SIZE}); each batch is "
+                        "all-or-nothing, and a re-run skips what was committed")
     command("rollover", cmd_rollover, "close every period that ended by now")
     p = command("payments", cmd_payments, "list payment requests")
     p.add_argument("client", nargs="?", metavar="CLIENT")
@@ -592,10 +602,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    if args.command in (None, "gui"):
+    if args.command in (None, "gui") or args.self_test:
         from quotadesk.app import run_gui
 
-        return run_gui(db=args.db, now=args.now, self_test=getattr(args, "self_test", False))
+        return run_gui(db=args.db, now=args.now, self_test=bool(args.self_test))
     desk: Desk | None = None
     try:
         desk = Desk.open(args.db)
@@ -611,8 +621,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuotaDeskError as error:
         print(f"quotadesk: {error.message}", file=sys.stderr)
         return EXIT_REFUSED
-    except SchemaTooNew as error:
+    except (SchemaTooNew, DatabaseCorrupt) as error:
         print(f"quotadesk: database: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (OperationalError, OSError) as error:
+        print(f"quotadesk: database: {plain_database_error(error)}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         if desk is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,36 @@ class SchemaTooNew(Exception):
     """The database was written by a newer QuotaDesk than this one."""
 
 
+class DatabaseCorrupt(Exception):
+    """SQLite's integrity check failed: never repaired silently; offer a backup instead."""
+
+    def __init__(self, path: Path, detail: str, latest_backup: Path | None) -> None:
+        where = f" The latest backup is {latest_backup}." if latest_backup else ""
+        super().__init__(f"{path} is damaged ({detail}).{where}")
+        self.path = path
+        self.detail = detail
+        self.latest_backup = latest_backup
+
+
+def plain_database_error(error: BaseException) -> str:
+    """What a person can do about a database that cannot be opened or written."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return ("the database is locked by another QuotaDesk (or another program); "
+                "wait for it to finish, then try again")
+    if "disk" in lowered and ("full" in lowered or "space" in lowered):
+        return "the disk is full: free some space, then try again (nothing was written)"
+    if "readonly" in lowered or "read-only" in lowered or "permission denied" in lowered:
+        return ("the database file or its folder is read-only: choose a folder you can write "
+                "to, or ask for write access")
+    if "unable to open" in lowered:
+        return "the database file cannot be opened: check that its folder exists and is yours"
+    if "connection" in lowered or "could not connect" in lowered:
+        return f"cannot reach the database server ({text})"
+    return text
+
+
 def default_database_path() -> Path:
     return Path(appdirs.user_data_dir(APP_NAME, APP_AUTHOR)) / "quotadesk.db"
 
@@ -41,6 +73,77 @@ def database_url(path_or_url: str | os.PathLike[str] | None) -> str:
     if "://" in value:
         return value
     return "sqlite:///" + os.path.abspath(os.path.expanduser(value))
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or \
+            parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def backups_dir(database: Path) -> Path:
+    return database.parent / "backups"
+
+
+def copy_sqlite(source: Path, target: Path) -> Path:
+    """A consistent copy through SQLite's online backup API (safe while others write)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY, 0o600))
+    with closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)) as src, \
+            closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)
+    os.replace(partial, target)
+    return target
+
+
+def latest_backup(database: Path) -> Path | None:
+    folder = backups_dir(database)
+    candidates = sorted(folder.glob(f"{database.stem}-*.db"), key=lambda p: p.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+def daily_backup(database: Path, keep: int = 7, today: str | None = None) -> Path | None:
+    """One rolling copy a day in `backups/` beside the file; the last `keep` are kept."""
+    if not database.exists():
+        return None
+    stamp = today or datetime.now().strftime("%Y-%m-%d")
+    target = backups_dir(database) / f"{database.stem}-daily-{stamp}.db"
+    if not target.exists():
+        copy_sqlite(database, target)
+    dailies = sorted(backups_dir(database).glob(f"{database.stem}-daily-*.db"))
+    for old in dailies[:-keep] if keep > 0 else dailies:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def integrity_problem(database: Path) -> str | None:
+    """PRAGMA quick_check on the file; None when sound."""
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True,
+                                     timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            # A damaged page can put any bytes into the report.
+            conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+            rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    except UnicodeDecodeError:
+        return "unreadable pages (the report itself is garbled)"
+    return None if rows == ["ok"] else "; ".join(rows[:5])
+
+
+def check_integrity(url: str) -> None:
+    """Refuse a damaged SQLite file, naming the latest backup to restore."""
+    database = sqlite_path(url)
+    if database is None or not database.exists() or database.stat().st_size == 0:
+        return
+    problem = integrity_problem(database)
+    if problem is not None:
+        raise DatabaseCorrupt(database, problem, latest_backup(database))
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -76,7 +179,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_hooks(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ")
+    # READ COMMITTED with row locks: every write locks its client row (SELECT … FOR UPDATE)
+    # before reading the state it changes, so each statement after the lock sees the latest
+    # committed rows; unique constraints catch the rest and the transaction is retried.
+    return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -107,7 +213,13 @@ def migrate(engine: Engine) -> None:
         raise SchemaTooNew(
             f"This database was written by a newer QuotaDesk (schema {current}); "
             "install the newer version to open it.")
-    if current != script.get_current_head():
+    head = script.get_current_head()
+    if current != head:
+        database = sqlite_path(str(engine.url))
+        if current is not None and database is not None and database.exists():
+            # Before changing the schema of a database in use, keep a copy to go back to.
+            copy_sqlite(database, backups_dir(database) /
+                        f"{database.stem}-pre-{head}-{datetime.now():%Y%m%d%H%M%S}.db")
         command.upgrade(config, "head")
 
 
@@ -137,8 +249,11 @@ class Database:
 
 
 def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
-                  migrate_schema: bool = True) -> Database:
+                  migrate_schema: bool = True, check: bool = False) -> Database:
+    """Open (creating and migrating) a database; `check` runs SQLite's quick_check first."""
     url = database_url(path_or_url)
+    if check:
+        check_integrity(url)
     engine = make_engine(url)
     if migrate_schema:
         migrate(engine)

@@ -122,7 +122,8 @@ class PaymentRequest(Base):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("pack_applications.id"),
                                                        unique=True)
     __table_args__ = (UniqueConstraint("type", "period_id"),
-                      Index("ix_payment_requests_status", "status"))
+                      Index("ix_payment_requests_status", "status"),
+                      Index("ix_payment_requests_status_due", "status", "due_date"))
 
 
 class Alert(Base):
@@ -137,7 +138,8 @@ class Alert(Base):
     threshold: Mapped[int | None]
     key: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
-    __table_args__ = (UniqueConstraint("period_id", "resource", "key"),)
+    __table_args__ = (UniqueConstraint("period_id", "resource", "key"),
+                      Index("ix_alerts_at", "at"))
 
 
 class EmailOutbox(Base):

@@ -90,7 +90,7 @@ def list_payments(tx: Tx, client: object = None, status: str | None = None) -> l
 
 
 def _get_request(tx: Tx, request_id: int) -> PaymentRequest:
-    row = tx.session.get(PaymentRequest, request_id)
+    row = tx.session.get(PaymentRequest, request_id, with_for_update=True)
     if row is None:
         raise NotFound(f"payment: no payment request with id {request_id}", "payment")
     return row

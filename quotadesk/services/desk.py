@@ -114,9 +114,14 @@ class Tx:
     def new_id(self, table: Any) -> int:
         """A primary key for a row this transaction will bulk-insert into `table`."""
         pools: dict[str, list[int]] = self.session.info.setdefault("id_pools", {})
+        taken: dict[str, int] = self.session.info.setdefault("id_taken", {})
         pool = pools.setdefault(table.name, [])
         if not pool:
-            pool.extend(reversed(self._id_chunk(table, 1024)))
+            # Chunks grow with use (1, 1, 2, 4 … 4096): a sequence never burns more than
+            # twice what a transaction uses.
+            size = min(4096, max(1, taken.get(table.name, 0)))
+            pool.extend(reversed(self._id_chunk(table, size)))
+        taken[table.name] = taken.get(table.name, 0) + 1
         return pool.pop()
 
     def _id_chunk(self, table: Any, count: int) -> list[int]:

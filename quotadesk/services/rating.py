@@ -12,7 +12,7 @@ ZERO = Decimal(0)
 _NEVER = datetime.max
 
 
-class LotView(Protocol):
+class LotLike(Protocol):
     """What rating reads of a wallet lot."""
 
     @property
@@ -26,7 +26,7 @@ class LotView(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Lot:
+class LotView:
     """A plain lot value for callers (tests, previews) that have no book."""
 
     id: int
@@ -60,10 +60,10 @@ def consumption_order(lots: Iterable[L], at: datetime) -> list[L]:
     return usable
 
 
-L = TypeVar("L", bound=LotView)
+L = TypeVar("L", bound=LotLike)
 
 
-def rate_usage(quantity: Decimal, included_left: Decimal, lots: Sequence[LotView], at: datetime,
+def rate_usage(quantity: Decimal, included_left: Decimal, lots: Sequence[LotLike], at: datetime,
                overage_rate: Decimal | None) -> Split:
     """Split `quantity` over the free pools in SPEC order; the rest is overage or unserved."""
     rest = quantity

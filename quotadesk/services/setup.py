@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
-from quotadesk.db import migrate
+from quotadesk.db import backups_dir, copy_sqlite, integrity_problem, migrate, sqlite_path
 from quotadesk.models import Setting
 from quotadesk.services.desk import Desk, Tx, check_timezone, write_op
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
@@ -50,28 +51,21 @@ class BackupError(QuotaDeskError):
     field = "backup"
 
 
-def _sqlite_path(desk: Desk) -> str:
-    url = make_url(desk.database.url)
-    if url.get_backend_name() != "sqlite" or not url.database:
+def _sqlite_path(desk: Desk) -> Path:
+    path = sqlite_path(desk.database.url)
+    if path is None:
         raise BackupError("backup: only a SQLite database file can be backed up here; "
                           "use pg_dump for PostgreSQL", "backup")
-    return url.database
+    return path
 
 
 def backup(desk: Desk, target: str | os.PathLike[str]) -> Path:
     """A consistent copy through SQLite's online backup API, safe while the app is open."""
     source = _sqlite_path(desk)
     path = Path(target).expanduser().resolve()
-    if path == Path(source).resolve():
+    if path == source.resolve():
         raise BackupError("file: the backup must not overwrite the database itself", "file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
-    with sqlite3.connect(source, timeout=15) as src, sqlite3.connect(tmp) as dst:
-        src.backup(dst)
-    os.replace(tmp, path)
-    return path
+    return copy_sqlite(source, path)
 
 
 def check_backup(path: str | os.PathLike[str]) -> None:
@@ -79,25 +73,28 @@ def check_backup(path: str | os.PathLike[str]) -> None:
     file = Path(path)
     if not file.is_file():
         raise BackupError(f"file: {file} does not exist", "file")
-    try:
-        with sqlite3.connect(f"file:{file}?mode=ro", uri=True) as conn:
-            status = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if status != "ok":
-                raise BackupError(f"file: {file} is damaged ({status})", "file")
-            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as error:
-        raise BackupError(f"file: {file} is not a SQLite database ({error})", "file") from None
+    problem = integrity_problem(file)
+    if problem is not None:
+        raise BackupError(f"file: {file} is damaged or not a database ({problem})", "file")
+    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     if not {"settings", "clients", "ledger_entries", "alembic_version"} <= names:
         raise BackupError(f"file: {file} is not a QuotaDesk database", "file")
 
 
-def restore(desk: Desk, source: str | os.PathLike[str]) -> None:
-    """Replace the database's content with a checked backup, in one step."""
+def restore(desk: Desk, source: str | os.PathLike[str]) -> Path | None:
+    """Replace the database's content with a checked backup, keeping a copy of what it was."""
     check_backup(source)
     target = _sqlite_path(desk)
+    saved = None
+    if target.exists() and integrity_problem(target) is None:
+        saved = copy_sqlite(target, backups_dir(target) /
+                            f"{target.stem}-before-restore-{datetime.now():%Y%m%d%H%M%S}.db")
     desk.database.engine.dispose()
-    with sqlite3.connect(str(source), timeout=15) as src, sqlite3.connect(target, timeout=15) as dst:
+    with closing(sqlite3.connect(str(source), timeout=15)) as src, \
+            closing(sqlite3.connect(target, timeout=15)) as dst:
         src.backup(dst)
     desk.database.engine.dispose()
     migrate(desk.database.engine)
     desk.forget_settings()
+    return saved

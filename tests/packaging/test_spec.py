@@ -108,7 +108,8 @@ def load_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SpecL
 
 
 def only(ns: dict[str, Any], kind: str) -> Call:
-    matches = [c for c in ns["calls"] if c.kind == kind]
+    calls: list[Call] = ns["calls"]
+    matches = [c for c in calls if c.kind == kind]
     assert len(matches) == 1, f"expected one {kind}, got {len(matches)}"
     return matches[0]
 
