@@ -17,7 +17,13 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import OperationalError
 
 from quotadesk import __version__
-from quotadesk.db import DatabaseCorrupt, SchemaTooNew, plain_database_error
+from quotadesk.db import (
+    DatabaseCorrupt,
+    SchemaTooNew,
+    daily_backup,
+    plain_database_error,
+    sqlite_path,
+)
 from quotadesk.services import billing, catalog, clients, reports, setup, usage, wallet
 from quotadesk.services.desk import Desk, fixed_clock, system_clock
 from quotadesk.services.dto import ClientDetail
@@ -50,6 +56,10 @@ class Output:
 
     def time(self, moment: datetime | None) -> str | None:
         return None if moment is None else moment.astimezone(self.desk.timezone).isoformat()
+
+    def day(self, moment: datetime | None) -> str | None:
+        """A local calendar date, YYYY-MM-DD (SPEC §7: dates)."""
+        return None if moment is None else moment.astimezone(self.desk.timezone).date().isoformat()
 
     def emit(self, data: Any, lines: Callable[[], Sequence[str]] | Sequence[str] = ()) -> None:
         if self.as_json:
@@ -343,6 +353,9 @@ def cmd_import_usage(desk: Desk, args: argparse.Namespace, out: Output) -> None:
 
 
 def cmd_rollover(desk: Desk, args: argparse.Namespace, out: Output) -> None:
+    database = sqlite_path(desk.database.url)
+    if database is not None:
+        daily_backup(database)  # the nightly job keeps a rolling copy a day (last 7)
     r = billing.run_rollover(desk)
     out.emit({"clients": r.clients, "periods_closed": r.periods_closed,
               "payment_requests": r.payment_requests},
@@ -380,7 +393,7 @@ def cmd_fail(desk: Desk, args: argparse.Namespace, out: Output) -> None:
 
 def cmd_history(desk: Desk, args: argparse.Namespace, out: Output) -> None:
     rows = billing.billing_history(desk, args.client)
-    data = [{"date": out.time(h.date), "kind": h.kind, "package_type": h.package_type,
+    data = [{"date": out.day(h.date), "kind": h.kind, "package_type": h.package_type,
              "resource": h.resource, "credits": text(h.credits), "amount": out.money(h.amount),
              "status": h.status, "expires_at": out.time(h.expires_at)} for h in rows]
 
@@ -416,6 +429,23 @@ def cmd_verify(desk: Desk, args: argparse.Namespace, out: Output) -> None:
                      f"{v} {k.replace('_', ' ')}" for k, v in report.checked.items())])
     if not report.ok:
         raise Refused(f"verify: {len(report.problems)} problems found")
+
+
+def cmd_export(desk: Desk, args: argparse.Namespace, out: Output) -> None:
+    from quotadesk.services import exports
+
+    if args.what == "payments":
+        count = exports.export_payments(desk, args.file, args.client, args.status)
+    elif args.what == "clients":
+        count = exports.export_clients(desk, args.file)
+    elif args.what == "history":
+        if args.client is None:
+            raise InvalidValue("client: history needs --client", "client")
+        count = exports.export_history(desk, args.file, args.client)
+    else:
+        raise InvalidValue(f"what: export payments, clients or history, not {args.what!r}",
+                           "what")
+    out.emit({"file": args.file, "rows": count}, [f"Wrote {count} rows to {args.file}"])
 
 
 def cmd_backup(desk: Desk, args: argparse.Namespace, out: Output) -> None:
@@ -570,6 +600,12 @@ def build_parser() -> Parser:
     p = command("alerts", cmd_alerts, "recorded usage alerts")
     p.add_argument("client", nargs="?", metavar="CLIENT")
     command("verify", cmd_verify, "recompute every balance from the ledger and check invariants")
+    p = command("export", cmd_export, "write payments, clients or a client's history as CSV "
+                "(cells that spreadsheets would run as formulas are neutralised)")
+    p.add_argument("what", metavar="payments|clients|history")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--client", metavar="CLIENT")
+    p.add_argument("--status", metavar="STATUS", help="payments: pending, paid, failed, overdue")
     p = command("backup", cmd_backup, "write a consistent copy of the database")
     p.add_argument("file", metavar="FILE")
     p = command("restore", cmd_restore, "replace the database with a checked backup")

@@ -19,11 +19,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import make_url
 
-from quotadesk.db import open_database  # noqa: E402
-from quotadesk.services.desk import Desk  # noqa: E402
-from quotadesk.services.setup import init_database  # noqa: E402
+from quotadesk.db import open_database
+from quotadesk.services.desk import Desk
+from quotadesk.services.setup import init_database
 
 PG_URL = os.environ.get("QUOTADESK_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("QUOTADESK_REQUIRE_PG") == "1"

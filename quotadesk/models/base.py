@@ -49,9 +49,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         number = Decimal(value) if isinstance(value, str) else value
-        if number == number.to_integral_value():
-            return number.quantize(Decimal(1))
-        return number.normalize()
+        # Trailing zeros off (PostgreSQL returns its column scale), exactly: no normalize(),
+        # which rounds to the context's precision.
+        return Decimal(decimal_to_text(number))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

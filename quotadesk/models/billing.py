@@ -21,7 +21,11 @@ class Period(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     closed_at: Mapped[datetime | None]
-    __table_args__ = (UniqueConstraint("client_id", "start"),
+    # One period per subscription and start: two rollovers racing open it once. (A client
+    # cancelled and re-subscribed at the same instant has a zero-length period and a new one
+    # with the same start, under different subscriptions.)
+    __table_args__ = (UniqueConstraint("subscription_id", "start"),
+                      Index("ix_periods_client", "client_id", "closed_at"),
                       Index("ix_periods_open", "closed_at", "end"))
 
 

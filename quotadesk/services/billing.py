@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from quotadesk.models import (
     AddonPack,
     Alert,
     Client,
+    EmailOutbox,
     LedgerEntry,
     PackApplication,
     PaymentRequest,
@@ -18,7 +19,13 @@ from quotadesk.models import (
 )
 from quotadesk.services.book import Journal, load_books
 from quotadesk.services.desk import Desk, Tx, read_op, write_op
-from quotadesk.services.dto import AlertInfo, HistoryRow, PaymentInfo, RolloverResult
+from quotadesk.services.dto import (
+    AlertInfo,
+    HistoryRow,
+    OutboxEmail,
+    PaymentInfo,
+    RolloverResult,
+)
 from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound
 from quotadesk.services.lookup import find
 from quotadesk.services.periods import is_overdue
@@ -46,9 +53,14 @@ def run_rollover(desk: Desk, *, progress: object = None) -> RolloverResult:
 
 @write_op
 def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
-    due = list(tx.session.scalars(
-        select(Period.client_id).where(Period.closed_at.is_(None), Period.end <= tx.now)
-        .order_by(Period.client_id).limit(ROLLOVER_CHUNK)))
+    # Clients with a period that ended, or with a lot that expired but is not yet recorded
+    # (mid-period, or a cancelled client's kept wallet): SPEC §8.
+    ended = select(Period.client_id).where(Period.closed_at.is_(None), Period.end <= tx.now)
+    expired = select(WalletLot.client_id).where(
+        WalletLot.remaining != Decimal(0), WalletLot.expires_at <= tx.now)
+    candidates = union(ended, expired).subquery()
+    due = list(tx.session.scalars(select(candidates.c.client_id)
+                                  .order_by(candidates.c.client_id).limit(ROLLOVER_CHUNK)))
     if not due:
         return 0, 0, 0
     journal = Journal(tx)
@@ -167,3 +179,16 @@ def list_alerts(tx: Tx, client: object = None, limit: int | None = None) -> list
         query = query.limit(limit)
     return [AlertInfo(a.id, name, a.resource, a.kind, a.threshold, start, a.at)
             for a, name, start in tx.session.execute(query)]
+
+
+@read_op
+def list_outbox(tx: Tx, client: object = None, limit: int = 200) -> list[OutboxEmail]:
+    """Alert emails queued for clients' contact addresses, newest first."""
+    query = (select(EmailOutbox, Alert.client_id, Client.name)
+             .join(Alert, Alert.id == EmailOutbox.alert_id)
+             .join(Client, Client.id == Alert.client_id))
+    if client is not None:
+        query = query.where(Alert.client_id == find(tx.session, Client, client).id)
+    query = query.order_by(EmailOutbox.created_at.desc(), EmailOutbox.id.desc()).limit(limit)
+    return [OutboxEmail(e.id, name, e.to_address, e.subject, e.body, e.created_at, e.sent_at)
+            for e, _client_id, name in tx.session.execute(query)]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -150,7 +151,19 @@ def _retryable(error: DBAPIError) -> bool:
         "40001", "40P01"}
 
 
+#: Money and quantity arithmetic never rounds by accident: bounded amounts (1e9, six places)
+#: times rates (1e9, six places) need 30 digits, sums of a million of them a few more; the
+#: default context keeps 28. Every service runs inside this context, on whatever thread.
+EXACT = Context(prec=120, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+                traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
 def _run(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
+    with localcontext(EXACT):
+        return _run_exact(desk, write, body)
+
+
+def _run_exact(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:

@@ -206,6 +206,17 @@ class PaymentInfo:
 
 
 @dataclass(frozen=True)
+class OutboxEmail:
+    id: int
+    client: str
+    to_address: str
+    subject: str
+    body: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
 class HistoryRow:
     date: datetime
     kind: str

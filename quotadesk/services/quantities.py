@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from quotadesk.models.base import decimal_to_text
 from quotadesk.services.errors import InvalidValue
 
 MAX_AMOUNT = Decimal(1_000_000_000)
@@ -53,20 +54,24 @@ def to_decimal(value: object, field: str) -> Decimal:
             raise InvalidValue(f"{field}: {str(value)!r} is not a number", field) from None
     if not number.is_finite():
         raise InvalidValue(f"{field}: must be a finite number", field)
-    return number
+    return number if number else abs(number)  # -0 is plain 0
 
 
 def decimal_places(number: Decimal) -> int:
-    exponent = number.normalize().as_tuple().exponent
+    """Significant decimal places (12.50 has 1), exactly, whatever the context's precision."""
+    _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
+    stripped = list(digits)
+    while exponent < 0 and stripped and stripped[-1] == 0:
+        stripped.pop()
+        exponent += 1
     return max(0, -exponent)
 
 
 def canonical(number: Decimal) -> Decimal:
-    """The shortest exact form: 12.50 -> 12.5, 100.000 -> 100 (never 1E+2)."""
-    if number == number.to_integral_value():
-        return number.quantize(Decimal(1))
-    return number.normalize()
+    """The shortest exact form: 12.50 -> 12.5, 100.000 -> 100 (never 1E+2). No rounding:
+    Decimal's normalize() would round to the context's 28 digits."""
+    return Decimal(decimal_to_text(number))
 
 
 def text(number: Decimal) -> str:

@@ -157,9 +157,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_periods_client_id_clients')),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_periods_subscription_id_subscriptions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_periods')),
-    sa.UniqueConstraint('client_id', 'start', name=op.f('uq_periods_client_id_start'))
+    sa.UniqueConstraint('subscription_id', 'start', name=op.f('uq_periods_subscription_id_start'))
     )
     with op.batch_alter_table('periods', schema=None) as batch_op:
+        batch_op.create_index('ix_periods_client', ['client_id', 'closed_at'], unique=False)
         batch_op.create_index('ix_periods_open', ['closed_at', 'end'], unique=False)
 
     op.create_table('subscription_terms',
@@ -344,6 +345,7 @@ def downgrade() -> None:
     op.drop_table('subscription_terms')
     with op.batch_alter_table('periods', schema=None) as batch_op:
         batch_op.drop_index('ix_periods_open')
+        batch_op.drop_index('ix_periods_client')
 
     op.drop_table('periods')
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
