@@ -156,13 +156,19 @@ class ClientBook:
         return self.terms, self.period
 
     # -- time passing ------------------------------------------------------------------
-    def catch_up(self, now: datetime) -> None:
-        """Close every period that ended by `now` and record expiries (SPEC §4, §8)."""
+    def catch_up(self, now: datetime, *, cancelling: bool = False) -> None:
+        """Close every period that ended by `now` and record expiries (SPEC §4, §8).
+
+        When cancelling exactly at a boundary, no new period is opened only to be closed at
+        once: that would bill a fee for a period of no length.
+        """
         expired: set[str] = set()
         while self.period is not None and self.period.end <= now:
             boundary = self.period.end
             expired |= self._expire(boundary)
             self._close_period(boundary)
+            if cancelling and boundary == now:
+                break
             self.open_period(boundary)
             for resource in RESOURCES:
                 self.evaluate(resource, boundary, attempted=False, free_before=None)
@@ -520,7 +526,9 @@ def alert_email(client: str, resource: str, kind: str, threshold: int | None) ->
         body = (f"Hello {client},\n\nThe {word} included in your plan this period are used up. "
                 "Further usage draws on your add-on credits.")
     else:
-        subject = f"{word.capitalize()} sends are blocked"
+        subject = {"minutes": "Calls are blocked: no voice minutes left",
+                   "sms": "SMS sends are blocked",
+                   "email": "Email sends are blocked"}[resource]
         body = (f"Hello {client},\n\nAll your {word} credits are used up, so sends are blocked "
                 "until the next monthly reset or until you purchase an add-on package.")
     return subject, body + "\n"

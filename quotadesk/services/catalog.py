@@ -55,6 +55,18 @@ def parse_alerts(value: object) -> tuple[int, ...]:
     return tuple(sorted(thresholds))
 
 
+def parse_on_off(value: object, field: str = "addons") -> bool:
+    """Add-on packs · On/Off: a bool, or on/off, true/false, yes/no, 1/0 as text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"on", "true", "yes", "1"}:
+        return True
+    if text in {"off", "false", "no", "0"}:
+        return False
+    raise InvalidValue(f"{field}: use on or off, not {value!r}", field)
+
+
 def _included(values: Mapping[str, object]) -> dict[str, Decimal]:
     result: dict[str, Decimal] = {}
     for key, value in values.items():
@@ -106,12 +118,12 @@ def _set_terms(plan: Plan, included: dict[str, Decimal], overage: dict[str, Deci
 @write_op
 def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
              included: Mapping[str, object] | None = None,
-             overage: Mapping[str, object] | None = None, addons: bool = True,
+             overage: Mapping[str, object] | None = None, addons: object = True,
              due_days: object = 1, alerts: object = DEFAULT_ALERTS) -> PlanInfo:
     clean = clean_name(name)
     ensure_unique(tx.session, Plan, clean)
     plan = Plan(name=clean, name_key=name_key(clean), fee=parse_money(fee, "fee", tx.currency),
-                anchor=parse_anchor(anchor).value, addons=bool(addons),
+                anchor=parse_anchor(anchor).value, addons=parse_on_off(addons),
                 due_days=parse_due_days(due_days),
                 alert_thresholds=",".join(map(str, parse_alerts(alerts))),
                 created_at=tx.now, updated_at=tx.now)
@@ -125,7 +137,7 @@ def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
 @write_op
 def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = None,
               anchor: object = None, included: Mapping[str, object] | None = None,
-              overage: Mapping[str, object] | None = None, addons: bool | None = None,
+              overage: Mapping[str, object] | None = None, addons: object = None,
               due_days: object = None, alerts: object = None) -> PlanInfo:
     """Edit a plan; existing subscriptions keep their snapshot (SPEC §1)."""
     row = find(tx.session, Plan, plan)
@@ -138,7 +150,7 @@ def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = No
     if anchor is not None:
         row.anchor = parse_anchor(anchor).value
     if addons is not None:
-        row.addons = bool(addons)
+        row.addons = parse_on_off(addons)
     if due_days is not None:
         row.due_days = parse_due_days(due_days)
     if alerts is not None:

@@ -139,8 +139,9 @@ def cancel(tx: Tx, *, client: object) -> None:
     row = find(session, Client, client)
     journal = Journal(tx)
     book = load_books(journal, [row.id])[row.id]
-    book.catch_up(tx.now)
-    book.require_active()
+    book.catch_up(tx.now, cancelling=True)
+    if book.terms is None:
+        book.require_active()
     sub = session.scalars(select(Subscription).where(
         Subscription.client_id == row.id, Subscription.status == "active")).one()
     book.close_now(tx.now)

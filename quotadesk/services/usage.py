@@ -69,12 +69,14 @@ def clean_event_id(value: object) -> str | None:
 
 @write_op
 def record_usage(tx: Tx, *, client: object, resource: object, quantity: object,
-                 at: datetime | None = None, event_id: object = None) -> UsageResult:
+                 at: datetime | str | None = None, event_id: object = None) -> UsageResult:
     """Record one usage event; a repeated event id is a duplicate and changes nothing."""
     session = tx.session
     row = find(session, Client, client)
     res = parse_resource(resource)
     qty = parse_quantity(res, quantity)
+    if at is not None and not isinstance(at, datetime):
+        at = parse_time(at, tx.tz, "at")
     moment = tx.now if at is None else at
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tx.tz)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from quotadesk.models import EmailOutbox
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
+from tests.integration.test_rules_support import db_url  # noqa: F401 (fixture)
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 FEB_1 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -319,8 +320,20 @@ def test_each_alert_queues_an_email_to_the_clients_contact_address(desk):
     use(desk, "sms", "150")
 
     alerts = billing.list_alerts(desk, "Acme")
+    emails = billing.list_outbox(desk, "Acme")
+    assert len(alerts) == len(emails) == 4
+    assert {(e.client, e.to_address, e.created_at, e.sent_at) for e in emails} == {
+        ("Acme", "ops@acme.test", T0, None)}
+    assert len({e.subject for e in emails}) == 4
     with desk.database.session(write=False) as session:
         outbox = list(session.scalars(select(EmailOutbox).order_by(EmailOutbox.id)))
     assert sorted(m.alert_id for m in outbox) == sorted(a.id for a in alerts)
-    assert {m.to_address for m in outbox} == {"ops@acme.test"}
-    assert all(m.sent_at is None for m in outbox)
+
+
+def test_alerts_without_a_contact_address_queue_no_email(desk):
+    subscribed(desk, included={"sms": "10"}, email=None)
+
+    use(desk, "sms", "10")
+
+    assert len(billing.list_alerts(desk, "Acme")) == 4
+    assert billing.list_outbox(desk, "Acme") == []

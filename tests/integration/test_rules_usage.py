@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from quotadesk.models import LedgerEntry, Period, PeriodUsage, UsageEvent, WalletLot
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
+from tests.integration.test_rules_support import db_url, table_dump  # noqa: F401 (db_url: fixture)
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)  # the `clock` fixture's starting moment
 D = Decimal
@@ -68,13 +69,6 @@ def counters(desk, period_id, resource):
     return row
 
 
-def table_dump(desk):
-    """Every row of every table: the database's whole state, for before/after comparisons."""
-    with desk.database.engine.connect() as conn:
-        names = [r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))]
-        return {name: conn.execute(text(f'SELECT * FROM "{name}" ORDER BY rowid')).all()
-                for name in names}
 
 
 def split_of(event):
@@ -241,6 +235,19 @@ def test_overage_rate_of_zero_is_a_rate_and_never_blocks(desk, clock):
     assert [p.type for p in billing.list_payments(desk, "Acme")] == ["Plan", "Plan"]
     assert reports.verify(desk).ok
 
+
+
+def test_overage_amount_is_exact_even_for_the_largest_quantity_and_rate(desk):
+    subscribed(desk, overage={"minutes": "999999999.999999"})
+
+    result = usage.record_usage(desk, client="Acme", resource="minutes",
+                                quantity="999999999.999999")
+
+    exact = D("999999999999998000.000000000001")   # 999999999.999999² to the last digit
+    assert result.overage_amount == exact
+    (event,) = events(desk)
+    assert event.overage_amount == exact
+    assert clients.client_detail(desk, "Acme").resources["minutes"].overage_amount == exact
 
 # -- 4. unserved --------------------------------------------------------------------------
 def test_rest_without_overage_rate_is_unserved_and_blocks_the_resource(desk):
