@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from quotadesk.db import open_database
+from quotadesk.db import CACHE_KIB, open_database
 from quotadesk.models import Base
 from quotadesk.services import catalog, clients, reports, setup, usage, wallet
 from quotadesk.services.desk import Desk, fixed_clock
@@ -135,6 +135,7 @@ def baseline(db_path: Path, work: Path) -> float:
     conn = sqlite3.connect(target)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # the same pragmas as the app's
     for statement in schema:
         conn.execute(_without_foreign_keys(statement))
     conn.commit()

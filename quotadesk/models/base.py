@@ -48,10 +48,11 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        number = Decimal(value) if isinstance(value, str) else value
-        # Trailing zeros off (PostgreSQL returns its column scale), exactly: no normalize(),
-        # which rounds to the context's precision.
-        return Decimal(decimal_to_text(number))
+        if isinstance(value, str):
+            return Decimal(value)  # stored in canonical form by process_bind_param
+        # PostgreSQL returns its column scale: trailing zeros off, exactly (no normalize(),
+        # which rounds to the context's precision).
+        return Decimal(decimal_to_text(value))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

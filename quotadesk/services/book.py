@@ -40,7 +40,7 @@ from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
 from quotadesk.services.rating import Split, rate_usage
 
 ZERO = Decimal(0)
-CHUNK = 500
+CHUNK = 2000
 
 
 @dataclass(slots=True)
@@ -544,6 +544,7 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
     """Lock and load the writable state of these clients, a few queries per 500 clients."""
     tx = journal.tx
     session = tx.session
+    conn = session.connection()  # Core rows: no ORM bookkeeping for ten thousand books
     ids = sorted(set(client_ids))
     books: dict[int, ClientBook] = {}
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -551,46 +552,59 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
         query = select(Client.id, Client.name, Client.email).where(Client.id.in_(chunk))
         if postgres:
             query = query.order_by(Client.id).with_for_update()
-        for client_id, name, email in session.execute(query):
+        for client_id, name, email in conn.execute(query):
             books[client_id] = ClientBook(
                 client_id=client_id, name=name, email=email, terms=None, period=None,
                 lots={r: [] for r in RESOURCES}, blocked={r: False for r in RESOURCES},
                 alert_keys=set(), journal=journal)
-        subs = session.execute(select(Subscription).where(
-            Subscription.client_id.in_(chunk), Subscription.status == "active")).scalars().all()
+        # Plain column rows, not ORM objects: an import loads ten thousand books a batch.
+        subs = conn.execute(select(
+            Subscription.id, Subscription.client_id, Subscription.plan_name, Subscription.fee,
+            Subscription.anchor_day, Subscription.addons, Subscription.due_days,
+            Subscription.alert_thresholds).where(
+            Subscription.client_id.in_(chunk), Subscription.status == "active")).all()
         sub_ids = [s.id for s in subs]
-        term_rows = session.execute(select(SubscriptionTerm).where(
-            SubscriptionTerm.subscription_id.in_(sub_ids))).scalars().all() if sub_ids else []
-        terms_by_sub: dict[int, list[SubscriptionTerm]] = {}
+        term_rows = conn.execute(select(
+            SubscriptionTerm.subscription_id, SubscriptionTerm.resource,
+            SubscriptionTerm.included, SubscriptionTerm.overage_rate).where(
+            SubscriptionTerm.subscription_id.in_(sub_ids))).all() if sub_ids else []
+        terms_by_sub: dict[int, list[Any]] = {}
         for term in term_rows:
             terms_by_sub.setdefault(term.subscription_id, []).append(term)
         for sub in subs:
             books[sub.client_id].terms = terms_from(sub, terms_by_sub.get(sub.id, []))
-        periods = session.execute(select(Period.id, Period.client_id, Period.subscription_id,
+        periods = conn.execute(select(Period.id, Period.client_id, Period.subscription_id,
                                          Period.start, Period.end).where(
             Period.client_id.in_(chunk), Period.closed_at.is_(None))).all()
         period_ids = [p.id for p in periods]
         usage: dict[int, dict[str, Counters]] = {pid: {} for pid in period_ids}
         if period_ids:
-            for row in session.execute(select(PeriodUsage).where(
-                    PeriodUsage.period_id.in_(period_ids))).scalars():
-                usage[row.period_id][row.resource] = Counters(
-                    row.included, row.included_used, row.wallet_used, row.overage_units,
-                    row.overage_amount, row.unserved)
+            for (period_id, resource, included, included_used, wallet_used, overage_units,
+                 overage_amount, unserved) in conn.execute(select(
+                    PeriodUsage.period_id, PeriodUsage.resource, PeriodUsage.included,
+                    PeriodUsage.included_used, PeriodUsage.wallet_used,
+                    PeriodUsage.overage_units, PeriodUsage.overage_amount,
+                    PeriodUsage.unserved).where(PeriodUsage.period_id.in_(period_ids))):
+                usage[period_id][resource] = Counters(
+                    included, included_used, wallet_used, overage_units, overage_amount,
+                    unserved)
             owner = {p.id: p.client_id for p in periods}
-            for period_id, resource, key in session.execute(select(
+            for period_id, resource, key in conn.execute(select(
                     Alert.period_id, Alert.resource, Alert.key).where(
                     Alert.period_id.in_(period_ids))):
                 books[owner[period_id]].alert_keys.add((period_id, resource, key))
         for p in periods:
             books[p.client_id].period = OpenPeriod(p.id, p.subscription_id, p.start, p.end,
                                                    usage[p.id])
-        for lot in session.execute(select(WalletLot).where(
-                WalletLot.client_id.in_(chunk), WalletLot.remaining != ZERO)).scalars():
-            books[lot.client_id].lots[lot.resource].append(Lot(
-                lot.id, lot.pack_id, lot.resource, lot.units, lot.remaining, lot.applied_at,
-                lot.expires_at))
-        for client_id, resource, blocked in session.execute(select(
+        for (lot_id, client_id, pack_id, resource, units, remaining, applied_at,
+             expires_at) in conn.execute(select(
+                WalletLot.id, WalletLot.client_id, WalletLot.pack_id, WalletLot.resource,
+                WalletLot.units, WalletLot.remaining, WalletLot.applied_at,
+                WalletLot.expires_at).where(
+                WalletLot.client_id.in_(chunk), WalletLot.remaining != ZERO)):
+            books[client_id].lots[resource].append(Lot(
+                lot_id, pack_id, resource, units, remaining, applied_at, expires_at))
+        for client_id, resource, blocked in conn.execute(select(
                 ResourceState.client_id, ResourceState.resource, ResourceState.blocked).where(
                 ResourceState.client_id.in_(chunk))):
             books[client_id].blocked[resource] = blocked
@@ -598,7 +612,8 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
     return books
 
 
-def terms_from(sub: Subscription, terms: Sequence[SubscriptionTerm]) -> Terms:
+def terms_from(sub: Any, terms: Sequence[Any]) -> Terms:
+    """The snapshot from a subscription and its terms (ORM objects or plain rows)."""
     return Terms(
         subscription_id=sub.id, plan_name=sub.plan_name, fee=sub.fee, anchor_day=sub.anchor_day,
         addons=sub.addons, due_days=sub.due_days, alerts=parse_alerts(sub.alert_thresholds),
@@ -606,7 +621,7 @@ def terms_from(sub: Subscription, terms: Sequence[SubscriptionTerm]) -> Terms:
         rates=_rates(terms))
 
 
-def _rates(terms: Sequence[SubscriptionTerm]) -> dict[str, Decimal | None]:
+def _rates(terms: Sequence[Any]) -> dict[str, Decimal | None]:
     rates: dict[str, Decimal | None] = {r.value: None for r in RESOURCES}
     rates.update({t.resource: t.overage_rate for t in terms})
     return rates

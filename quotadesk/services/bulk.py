@@ -25,26 +25,24 @@ def _sqlite_decimal(value: Decimal | None) -> str | None:
     return decimal_to_text(value)
 
 
-# The last conversion, one tuple swapped whole (safe across threads): a batch repeats
-# the same `recorded_at` on every row.
-_last_datetime: tuple[Any, str | None] = (None, None)
+def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
+    """A converter for one column of one bulk insert; it remembers its last value, since a
+    batch repeats the same `recorded_at` on every row."""
+    last: list[Any] = [None, None]
 
+    def convert(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value is last[0]:
+            return last[1]  # type: ignore[no-any-return]
+        moment = value if value.tzinfo is UTC else value.astimezone(UTC)
+        # SQLAlchemy's SQLite DATETIME storage format (naive UTC, microseconds), so that
+        # comparisons in SQL agree with rows written through the ORM.
+        text = moment.isoformat(" ", "microseconds")[:26]
+        last[0], last[1] = value, text
+        return text
 
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    global _last_datetime
-    last = _last_datetime
-    if value is last[0]:
-        return last[1]
-    original = value
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # SQLAlchemy's SQLite DATETIME storage format (naive UTC, microseconds), so that
-    # comparisons in SQL agree with rows written through the ORM.
-    text = value.isoformat(" ", "microseconds")[:26]
-    _last_datetime = (original, text)
-    return text
+    return convert
 
 
 def _sqlite_bool(value: bool | None) -> int | None:
@@ -58,7 +56,7 @@ def _converter(column_type: Any) -> Converter:
     if isinstance(column_type, ExactDecimal):
         return _sqlite_decimal
     if isinstance(column_type, UTCDateTime):
-        return _sqlite_datetime
+        return _sqlite_datetime_column()
     if isinstance(column_type, Boolean):
         return _sqlite_bool
     return None

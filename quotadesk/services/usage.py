@@ -32,7 +32,7 @@ from quotadesk.services.quantities import (
 
 HEADER = ("event_id", "client", "resource", "quantity", "occurred_at")
 MAX_EVENT_ID = 200
-BATCH_SIZE = 50_000
+BATCH_SIZE = 100_000
 ID_CHUNK = 500
 
 
