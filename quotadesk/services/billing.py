@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import select, union
@@ -34,13 +35,17 @@ ROLLOVER_CHUNK = 500
 PAYMENT_STATUSES = ("pending", "paid", "failed")
 
 
-def run_rollover(desk: Desk, *, progress: object = None) -> RolloverResult:
+def run_rollover(desk: Desk, *, progress: object = None,
+                 cancelled: Callable[[], bool] | None = None) -> RolloverResult:
     """Close every period that ended by now (SPEC §4), 500 clients per transaction.
 
-    Running it again, or at once on another desk, closes nothing twice.
+    Running it again, or at once on another desk, closes nothing twice. `cancelled` is asked
+    between transactions: what was committed stays, and a later run does the rest.
     """
     clients = periods = requests = 0
     while True:
+        if cancelled is not None and cancelled():
+            return RolloverResult(clients, periods, requests)
         done = _rollover_chunk(desk)
         clients += done[0]
         periods += done[1]

@@ -1,0 +1,5 @@
+"""Qt widgets, table models and dialogs of the QuotaDesk window; no SQL, services only."""
+
+from quotadesk.views.qt_compat import guard_binding_refcounts
+
+guard_binding_refcounts()

@@ -1,0 +1,195 @@
+"""The desktop window's bootstrap: the QApplication, its style and icon, settings, the first
+database, and `--self-test` for the frozen build."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+APP_NAME = "QuotaDesk"
+
+
+def resources_dir() -> Path:
+    """resources/ beside the package, or inside the PyInstaller bundle when frozen."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def application() -> object:
+    """The one QApplication, named, styled and with its icon."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    import quotadesk.views  # noqa: F401 - applies the binding guard before any Qt object
+    from quotadesk import __version__
+
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(APP_NAME)
+        QCoreApplication.setApplicationName(APP_NAME)
+        QCoreApplication.setApplicationVersion(__version__)
+        app = QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    app.setPalette(palette())
+    font = app.font()
+    font.setPointSize(10)
+    app.setFont(font)
+    resources = resources_dir()
+    icon = resources / "icons" / "quotadesk.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resources / "style.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def palette() -> object:
+    """The base colours (the style sheet only adds what a palette cannot say)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    colours = {
+        QPalette.ColorRole.Window: "#f3f5f8", QPalette.ColorRole.WindowText: "#1f2937",
+        QPalette.ColorRole.Base: "#ffffff", QPalette.ColorRole.AlternateBase: "#f8f9fb",
+        QPalette.ColorRole.Text: "#1f2937", QPalette.ColorRole.Button: "#ffffff",
+        QPalette.ColorRole.ButtonText: "#1f2937", QPalette.ColorRole.Highlight: "#dbe6fb",
+        QPalette.ColorRole.HighlightedText: "#111827", QPalette.ColorRole.ToolTipBase: "#ffffff",
+        QPalette.ColorRole.ToolTipText: "#1f2937", QPalette.ColorRole.PlaceholderText: "#9ca3af",
+    }
+    result = QPalette()
+    for role, colour in colours.items():
+        result.setColor(role, QColor(colour))
+    return result
+
+
+def run_gui(db: str | None = None, now: str | None = None, self_test: bool = False) -> int:
+    """Open the window on `db` (None: $QUOTADESK_DB, else the user data directory); `now`
+    fixes the clock. `self_test` exercises services and window offscreen and exits."""
+    if self_test:
+        return self_test_main()
+    from PySide6.QtWidgets import QApplication
+
+    from quotadesk.views.context import DeskContext
+    from quotadesk.views.main_window import MainWindow
+    from quotadesk.views.ops import MainThreadGarbageCollector
+
+    app = application()
+    assert isinstance(app, QApplication)
+    collector = MainThreadGarbageCollector(app)
+    ctx = DeskContext()
+    window = MainWindow(ctx)
+    window.show()
+    window.open_database(db, now=now)
+    code = app.exec()
+    ctx.wait_idle()
+    if ctx.desk is not None:
+        ctx.desk.close()
+    collector.timer.stop()
+    return int(code)
+
+
+# -- self-test ------------------------------------------------------------------------------
+class SelfTestFailed(Exception):
+    pass
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: int = 30) -> None:
+    from PySide6.QtCore import QEventLoop, QThread
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SelfTestFailed(f"timed out waiting for {what}")
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        QThread.msleep(5)
+
+
+def self_test_main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def quiet(_mode: object, _context: object, message: str) -> None:
+        # The offscreen platform's notice about window size hints is noise here.
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="quotadesk-self-test-") as tmp:
+            _self_test(Path(tmp))
+    except Exception as error:
+        print(f"QuotaDesk self-test FAILED: {error}", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    print(f"QuotaDesk self-test passed in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _self_test(folder: Path) -> None:
+    from decimal import Decimal
+
+    from PySide6.QtCore import QSettings
+
+    from quotadesk.services import catalog, clients, setup, wallet
+    from quotadesk.services.desk import Desk
+
+    desk = Desk.open(str(folder / "self-test.db"))
+    try:
+        setup.init_database(desk, currency="USD", timezone="UTC")
+        catalog.add_plan(desk, name="Self-test plan", fee="10.00", included={"minutes": "50"})
+        client = clients.add_client(desk, name="Self-test client", email="ops@example.com")
+        catalog.add_pack(desk, name="Self-test pack", resource="minutes", units="100",
+                         price="15.00")
+        clients.subscribe(desk, client=client.id, plan="Self-test plan")
+        clients.assign_packs(desk, client=client.id, packs=["Self-test pack"])
+        result = wallet.apply_pack(desk, client=client.id, pack="Self-test pack",
+                                   status="pending", key=wallet.new_application_key())
+        if "credited" not in result.message:
+            raise SelfTestFailed(f"unexpected apply message {result.message!r}")
+        balance = clients.client_detail(desk, client.id).resources["minutes"].wallet
+        if balance != Decimal(100):
+            raise SelfTestFailed(f"the wallet holds {balance} minutes, expected 100")
+        _self_test_window(desk, client.id, QSettings(str(folder / "settings.ini"),
+                                                     QSettings.Format.IniFormat))
+    finally:
+        desk.close()
+
+
+def _self_test_window(desk: object, client_id: int, settings: object) -> None:
+    from quotadesk.views.context import DeskContext, read_desk_facts
+    from quotadesk.views.main_window import MainWindow
+
+    application()
+    ctx = DeskContext()
+    window = MainWindow(ctx, settings)  # type: ignore[arg-type]
+    try:
+        window.show()
+        window.adopt(read_desk_facts(desk), rollover=False)  # type: ignore[arg-type]
+        _wait(lambda: window.client_list.model.rowCount() == 1, "the client list")
+        window.client_list.select_client(client_id)
+        _wait(lambda: window.client_page.data is not None, "the client page")
+        tile = window.client_page.billing.wallet.tiles["minutes"].value.text()
+        if not tile.startswith("100 "):
+            raise SelfTestFailed(f"the wallet tab shows {tile!r}, expected 100 minutes")
+        if ctx.failures:
+            raise SelfTestFailed("unexpected error in the window:\n" + ctx.failures[0])
+    finally:
+        window.close()
+        ctx.wait_idle()
+        # Qt objects go on the main thread, never with a garbage collection elsewhere.
+        window.deleteLater()
+        ctx.deleteLater()
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -1,0 +1,113 @@
+"""The agency card: totals across every client (reports.agency_totals), shown when no client
+is open, including seed 000's **Add-on minutes (wallet)** section."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from quotadesk.services import reports
+from quotadesk.services.dto import AgencyTotals
+from quotadesk.views.billing_tabs import scrolling
+from quotadesk.views.context import DeskContext
+from quotadesk.views.fmt import RESOURCES, resource_label
+from quotadesk.views.ops import Area, Changes
+from quotadesk.views.widgets import Card, StatTile, plain_label
+
+WALLET_TITLES = {"minutes": "Add-on minutes (wallet)", "sms": "Add-on SMS credits (wallet)",
+                 "email": "Add-on email credits (wallet)"}
+
+
+class AgencyCard(QWidget):
+    loaded = Signal()
+
+    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.totals: AgencyTotals | None = None
+        self.setObjectName("agencyCard")
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(12, 12, 16, 16)
+        layout.setSpacing(12)
+        layout.addWidget(plain_label(self.tr("Agency overview"), name="clientTitle"))
+        self.subtitle = plain_label(self.tr("Totals across all clients"), name="clientSubtitle")
+        layout.addWidget(self.subtitle)
+
+        grid = QGridLayout()
+        grid.setSpacing(12)
+        self.clients = StatTile(self.tr("Clients"))
+        self.blocked = StatTile(self.tr("Clients blocked"))
+        self.pending = StatTile(self.tr("Payments pending"))
+        self.overdue = StatTile(self.tr("Payments overdue"))
+        for i, tile in enumerate((self.clients, self.blocked, self.pending, self.overdue)):
+            grid.addWidget(tile, 0, i)
+        layout.addLayout(grid)
+
+        self.wallet_cards: dict[str, Card] = {}
+        self.wallet_total: dict[str, StatTile] = {}
+        self.wallet_lines: dict[str, tuple[QLabel, QLabel]] = {}
+        for r in RESOURCES:
+            card = Card(self.tr(WALLET_TITLES[r]))
+            card.setObjectName("walletSection")
+            row = QHBoxLayout()
+            row.setSpacing(24)
+            total = StatTile(self.tr("Balance across clients"))
+            total.setObjectName("plainTile")
+            lines = QVBoxLayout()
+            never = plain_label("", wrap=True, name="usageLine")
+            soon = plain_label("", wrap=True, name="usageLine")
+            lines.addStretch(1)
+            lines.addWidget(never)
+            lines.addWidget(soon)
+            lines.addStretch(1)
+            row.addWidget(total, 1)
+            row.addLayout(lines, 1)
+            card.outer.addLayout(row)
+            self.wallet_cards[r] = card
+            self.wallet_total[r] = total
+            self.wallet_lines[r] = (never, soon)
+            layout.addWidget(card)
+        self.failed = plain_label("", name="hint")
+        layout.addWidget(self.failed)
+        layout.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(inner))
+        ctx.changed.connect(self._on_changed)
+
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.touches(Area.CLIENTS, Area.SUBSCRIPTION, Area.WALLET, Area.USAGE,
+                           Area.PAYMENTS):
+            self.reload()
+
+    def reload(self) -> None:
+        desk = self.ctx.desk
+        if desk is None:
+            return
+        self.ctx.run_op(self, lambda: reports.agency_totals(desk), self.render,
+                        latest="agency", label=self.tr("Loading the agency totals"))
+
+    def render(self, t: AgencyTotals) -> None:
+        self.totals = t
+        fmt = self.ctx.fmt
+        self.clients.set(str(t.clients), self.tr("{n} with an active subscription").format(
+            n=t.active_subscriptions))
+        by = " · ".join(f"{resource_label(r)} {t.blocked_by_resource.get(r, 0)}"
+                        for r in RESOURCES)
+        self.blocked.set(str(t.blocked_clients), by, "bad" if t.blocked_clients else "ok")
+        self.pending.set(fmt.money(t.pending_amount), self.tr("{n} payment requests").format(
+            n=t.pending_count), "warn" if t.pending_count else "")
+        self.overdue.set(fmt.money(t.overdue_amount), self.tr("{n} payment requests").format(
+            n=t.overdue_count), "bad" if t.overdue_count else "ok")
+        for r in RESOURCES:
+            self.wallet_total[r].set(fmt.units(r, t.wallet.get(r, Decimal(0))))
+            never, soon = self.wallet_lines[r]
+            never.setText(self.tr("Never expires: {units}").format(
+                units=fmt.units(r, t.wallet_never_expiring.get(r, Decimal(0)))))
+            soon.setText(self.tr("Expiring within 30 days: {units}").format(
+                units=fmt.units(r, t.wallet_expiring_30d.get(r, Decimal(0)))))
+        self.failed.setText(self.tr("Failed payment requests: {n}").format(n=t.failed_count))
+        self.loaded.emit()

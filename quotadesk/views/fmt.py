@@ -1,0 +1,154 @@
+"""How the window writes money, quantities, times and the product's words: pure and
+thread-safe, so that loads can prepare display text in their worker thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QCoreApplication, QLocale
+
+from quotadesk.services.money import format_money
+from quotadesk.services.quantities import format_quantity
+
+RESOURCES = ("minutes", "sms", "email")
+DASH = "—"
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def tr(text: str, context: str = "words") -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def system_locale() -> str:
+    """The babel locale for the user's Qt locale ("C" falls back to en_US in format_money)."""
+    name = QLocale.system().name()
+    return name if name and name != "C" else "en_US"
+
+
+@dataclass(frozen=True)
+class Formatter:
+    currency: str = "USD"
+    tz: ZoneInfo = UTC_ZONE
+    locale: str = "en_US"
+
+    def money(self, amount: Decimal | None) -> str:
+        return DASH if amount is None else format_money(amount, self.currency, self.locale)
+
+    def rate(self, amount: Decimal | None, resource: str) -> str:
+        if amount is None:
+            return tr("None")
+        return tr("{price} per {unit}").format(price=self.money(amount),
+                                               unit=singular_unit(resource))
+
+    def qty(self, number: Decimal | None) -> str:
+        return DASH if number is None else format_quantity(number)
+
+    def units(self, resource: str, number: Decimal) -> str:
+        """"100 minutes", "500 credits" (seed 000 and 002's words)."""
+        return tr("{count} {unit}").format(count=format_quantity(number),
+                                           unit=unit_word(resource))
+
+    def local(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.tz)
+
+    def when(self, moment: datetime | None) -> str:
+        return DASH if moment is None else self.local(moment).strftime("%Y-%m-%d %H:%M")
+
+    def day(self, value: date | datetime | None) -> str:
+        if value is None:
+            return DASH
+        if isinstance(value, datetime):
+            value = self.local(value).date()
+        return value.isoformat()
+
+    def period(self, start: datetime | None, end: datetime | None) -> str:
+        """A period [start, end) as its first and last local day."""
+        if start is None or end is None:
+            return DASH
+        last = self.local(end - timedelta(microseconds=1)).date()
+        return f"{self.day(start)} – {last.isoformat()}"
+
+
+def permille(part: Decimal, whole: Decimal) -> int:
+    """Exact share in thousandths for a progress bar (no float)."""
+    if whole <= 0:
+        return 0
+    value = (part * 1000 / whole).to_integral_value(rounding=ROUND_DOWN)
+    return max(0, min(1000, int(value)))
+
+
+def percent_text(part: Decimal, whole: Decimal) -> str:
+    return f"{permille(part, whole) // 10} %"
+
+
+def resource_label(resource: str) -> str:
+    return {"minutes": tr("Minutes"), "sms": tr("SMS"), "email": tr("Email")}.get(
+        resource, resource)
+
+
+def unit_word(resource: str) -> str:
+    """Minutes count in minutes; SMS and email in credits (seed 002)."""
+    return tr("minutes") if resource == "minutes" else tr("credits")
+
+
+def singular_unit(resource: str) -> str:
+    return {"minutes": tr("minute"), "sms": tr("SMS"), "email": tr("email")}.get(
+        resource, resource)
+
+
+def remaining_line(resource: str, fmt: Formatter, units: Decimal) -> str:
+    """Seed 002's balance lines, as the client's portal shows them."""
+    count = fmt.qty(units)
+    if resource == "sms":
+        return tr("Remaining SMS credits: {count} credits available").format(count=count)
+    if resource == "email":
+        return tr("Remaining email credits: {count} credits available").format(count=count)
+    return tr("Remaining minutes: {count} minutes available").format(count=count)
+
+
+def campaign_status(status: str) -> str:
+    return {"running": tr("Running"), "paused": tr("Paused"),
+            "paused_quota": tr("Paused · quota"), "finished": tr("Finished")}.get(status, status)
+
+
+def payment_status(status: str, overdue: bool = False) -> str:
+    text = {"pending": tr("Pending"), "paid": tr("Paid"), "failed": tr("Failed")}.get(
+        status, status)
+    return tr("{status} · overdue").format(status=text) if overdue else text
+
+
+def ledger_kind(kind: str) -> str:
+    return {"credit": tr("Credit"), "consume": tr("Consume"), "expire": tr("Expire"),
+            "revoke": tr("Revoke")}.get(kind, kind)
+
+
+def alert_text(resource: str, kind: str, threshold: int | None) -> str:
+    label = resource_label(resource)
+    if kind == "threshold":
+        return tr("{threshold} % of included {resource} used").format(
+            threshold=threshold, resource=label)
+    if kind == "exhausted":
+        return tr("Included {resource} used up").format(resource=label)
+    return tr("Blocked: {resource}").format(resource=label)
+
+
+def blocked_list(resources: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(resource_label(r) for r in resources)
+
+
+def pack_option_text(name: str, price: Decimal, units: Decimal, resource: str,
+                     fmt: Formatter) -> str:
+    """Seed 000: each option reads `Pack name - {price} ({count} minutes)`."""
+    return tr("{name} - {price} ({count} {unit})").format(
+        name=name, price=fmt.money(price), count=fmt.qty(units), unit=unit_word(resource))
+
+
+def validity_text(expires_months: int | None) -> str:
+    if expires_months is None:
+        return tr("Never expires")
+    return tr("Expires {months} months after applying").format(months=expires_months)

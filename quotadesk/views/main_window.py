@@ -1,0 +1,482 @@
+"""The main window: menus, toolbar, the client list beside the agency card or a client's
+page, a status bar; geometry and splitter remembered between sessions."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from quotadesk import __version__
+from quotadesk.db import SchemaTooNew, database_url
+from quotadesk.services import setup
+from quotadesk.services.desk import Desk, fixed_clock
+from quotadesk.services.dto import ClientInfo, RolloverResult
+from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.usage import parse_time
+from quotadesk.views.agency_card import AgencyCard
+from quotadesk.views.catalog_editors import PacksDialog, PlansDialog
+from quotadesk.views.client_list import ClientListPanel
+from quotadesk.views.client_page import ClientPage
+from quotadesk.views.context import DeskContext, DeskFacts, read_desk_facts
+from quotadesk.views.dialogs import CancelSubscriptionDialog, ClientDialog, FirstRunDialog
+from quotadesk.views.ops import Changes
+from quotadesk.views.usage_dialogs import ImportUsageDialog, RecordUsageDialog, run_rollover
+from quotadesk.views.widgets import plain_label
+
+
+def open_desk(path_or_url: str | None) -> DeskFacts:
+    """Worker side of opening a database: connect, migrate, read the settings."""
+    try:
+        desk = Desk.open(path_or_url)
+    except SchemaTooNew as error:
+        raise InvalidValue(f"database: {error}", "database") from None
+    except QuotaDeskError:
+        raise
+    except Exception as error:
+        raise InvalidValue(f"database: cannot open {database_url(path_or_url)}: {error}",
+                           "database") from None
+    return read_desk_facts(desk)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: DeskContext, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.settings = settings if settings is not None else QSettings()
+        self.now_text: str | None = None
+        self._select_after_load: int | None = None
+        self.dialogs: dict[str, QDialog] = {}
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("QuotaDesk"))
+        self.setAccessibleName(self.tr("QuotaDesk"))
+
+        self.client_list = ClientListPanel(ctx)
+        self.agency = AgencyCard(ctx)
+        self.client_page = ClientPage(ctx)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("detailStack")
+        self.stack.addWidget(self.agency)
+        self.stack.addWidget(self.client_page)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.client_list)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([790, 710])
+        self.setCentralWidget(self.splitter)
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+
+        self.client_list.client_selected.connect(self._client_selected)
+        self.client_list.add_requested.connect(self.add_client)
+        self.client_list.edit_requested.connect(self.edit_client)
+        self.client_list.cancel_requested.connect(self.cancel_subscription)
+        self.client_list.loaded.connect(self._list_loaded)
+        self.client_page.message.connect(self.say)
+        ctx.busy_changed.connect(self._busy_changed)
+        ctx.changed.connect(self._desk_changed)
+        self._update_actions()
+        self.restore_state()
+
+    # -- building ------------------------------------------------------------------------
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+                icon: QStyle.StandardPixmap | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setStatusTip(tip or text.replace("&", "").rstrip("…"))
+        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        return action
+
+    def _make_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        a = self._action
+        self.new_db_action = a(self.tr("&New database…"), self.new_database,
+                               QKeySequence.StandardKey.New, sp.SP_FileIcon)
+        self.open_db_action = a(self.tr("&Open database…"), self.choose_database,
+                                QKeySequence.StandardKey.Open, sp.SP_DialogOpenButton)
+        self.backup_action = a(self.tr("&Back up…"), self.choose_backup, "Ctrl+Shift+B",
+                               sp.SP_DialogSaveButton, self.tr("Write a consistent copy of the "
+                                                               "database"))
+        self.quit_action = a(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.add_client_action = a(self.tr("&Add client…"), self.add_client, "Ctrl+Shift+N",
+                                   sp.SP_FileDialogNewFolder)
+        self.plans_action = a(self.tr("&Plans…"), self.open_plans, "Ctrl+Shift+P",
+                              sp.SP_FileDialogDetailedView, self.tr("Billing plans"))
+        self.packs_action = a(self.tr("&Add-on packs…"), self.open_packs, "Ctrl+Shift+K",
+                              sp.SP_FileDialogContentsView, self.tr("Add-on pack catalog"))
+        self.record_action = a(self.tr("&Record usage…"), self.record_usage, "Ctrl+U",
+                               sp.SP_MediaPlay)
+        self.import_action = a(self.tr("&Import usage file…"), self.import_usage, "Ctrl+I",
+                               sp.SP_ArrowDown)
+        self.rollover_action = a(self.tr("Run period &rollover"), self.rollover, "Ctrl+R",
+                                 sp.SP_BrowserReload, self.tr("Close every period that ended "
+                                                              "by now"))
+        self.agency_action = a(self.tr("A&gency overview"), self.show_agency, "Ctrl+0",
+                               sp.SP_ComputerIcon)
+        self.portal_action = a(self.tr("Client &portal preview"), self.show_portal, "Ctrl+P",
+                               sp.SP_FileDialogInfoView)
+        self.about_action = a(self.tr("&About QuotaDesk"), self.about)
+        self.desk_actions = [self.backup_action, self.add_client_action, self.plans_action,
+                             self.packs_action, self.record_action, self.import_action,
+                             self.rollover_action, self.agency_action]
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu(self.tr("&File"))
+        file.addActions([self.new_db_action, self.open_db_action])
+        file.addSeparator()
+        file.addAction(self.backup_action)
+        file.addSeparator()
+        file.addAction(self.quit_action)
+        clients_menu = bar.addMenu(self.tr("&Clients"))
+        clients_menu.addActions([self.add_client_action, self.agency_action,
+                                 self.portal_action])
+        catalog = bar.addMenu(self.tr("C&atalog"))
+        catalog.addActions([self.plans_action, self.packs_action])
+        usage = bar.addMenu(self.tr("&Usage"))
+        usage.addActions([self.record_action, self.import_action])
+        billing_menu = bar.addMenu(self.tr("&Billing"))
+        billing_menu.addAction(self.rollover_action)
+        help_menu = bar.addMenu(self.tr("&Help"))
+        help_menu.addAction(self.about_action)
+
+    def _make_toolbar(self) -> None:
+        bar = QToolBar(self.tr("Main toolbar"))
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions([self.agency_action, self.add_client_action])
+        bar.addSeparator()
+        bar.addActions([self.record_action, self.import_action, self.rollover_action])
+        bar.addSeparator()
+        bar.addActions([self.plans_action, self.packs_action, self.portal_action])
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def _make_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        self.busy_label = plain_label("", name="busyLabel")
+        self.clock_label = plain_label("", name="statusPart")
+        self.desk_label = plain_label("", name="statusPart")
+        self.db_label = plain_label(self.tr("No database open"), name="statusPart")
+        for label in (self.busy_label, self.clock_label, self.desk_label, self.db_label):
+            status.addPermanentWidget(label)
+
+    # -- database ------------------------------------------------------------------------
+    def open_database(self, path_or_url: str | None, now: str | None = None) -> None:
+        """Open (and migrate) a database off the UI thread; offer set-up if it is new."""
+        self.now_text = now
+        self.db_label.setText(self.tr("Opening…"))
+        self.ctx.run_op(self, lambda: open_desk(path_or_url), self._database_opened,
+                        progress=self.tr("Opening the database…"),
+                        label=self.tr("Open database"),
+                        on_refused=self._open_refused)
+
+    def _open_refused(self, refusal: QuotaDeskError) -> None:
+        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
+                              else self._db_text())
+        self.show_refusal(refusal)
+
+    def _database_opened(self, facts: DeskFacts) -> None:
+        if facts.initialised:
+            self.adopt(facts)
+            return
+        dialog = FirstRunDialog(self.ctx, facts.desk, self)
+        dialog.ready.connect(self.adopt)
+        dialog.rejected.connect(lambda: self._first_run_skipped(facts))
+        self.dialogs["first-run"] = dialog
+        dialog.open()
+
+    def _first_run_skipped(self, facts: DeskFacts) -> None:
+        if self.ctx.desk is not facts.desk:
+            facts.desk.close()
+        self._update_actions()
+        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
+                              else self._db_text())
+
+    def adopt(self, facts: DeskFacts, *, rollover: bool = True) -> None:
+        """Make this the open desk: apply --now, load every panel, close ended periods."""
+        if self.now_text:
+            try:
+                moment = parse_time(self.now_text, ZoneInfo(facts.timezone or "UTC"), "now")
+            except QuotaDeskError as refusal:
+                self.show_refusal(refusal)
+            else:
+                facts.desk.clock = fixed_clock(moment.astimezone(UTC))
+        self.client_page.show_client(None)
+        self.stack.setCurrentWidget(self.agency)
+        self.ctx.adopt(facts)
+        self.db_label.setText(self._db_text())
+        self.desk_label.setText(f"{facts.currency} · {facts.timezone}")
+        self.clock_label.setText(self.tr("Clock fixed at {when}").format(
+            when=self.ctx.fmt.when(facts.desk.clock())) if self.now_text else "")
+        self.setWindowTitle(self.tr("QuotaDesk — {name}").format(name=self._db_name()))
+        self._update_actions()
+        if rollover:
+            run_rollover(self.ctx, self, self._rolled_over, quiet=True)
+
+    def _db_name(self) -> str:
+        desk = self.ctx.desk
+        if desk is None:
+            return ""
+        url = desk.database.url
+        return os.path.basename(url.split("///", 1)[1]) if url.startswith("sqlite") else url
+
+    def _db_text(self) -> str:
+        desk = self.ctx.desk
+        if desk is None:
+            return self.tr("No database open")
+        url = desk.database.url
+        return url.split("///", 1)[1] if url.startswith("sqlite:///") else url.split("@")[-1]
+
+    def choose_database(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open database"), "",
+                                              self.tr("QuotaDesk databases (*.db);;All files (*)"))
+        if path:
+            self.open_database(path, self.now_text)
+
+    def new_database(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("New database"), "quotadesk.db",
+                                              self.tr("QuotaDesk databases (*.db)"))
+        if path:
+            if os.path.exists(path):
+                self.show_refusal(InvalidValue(
+                    self.tr("database: {path} already exists; use Open database").format(
+                        path=path), "database"))
+                return
+            self.open_database(path, self.now_text)
+
+    def choose_backup(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Back up the database"),
+                                              "quotadesk-backup.db",
+                                              self.tr("QuotaDesk databases (*.db)"))
+        if path:
+            self.backup_to(path)
+
+    def backup_to(self, path: str) -> None:
+        desk = self.ctx.desk
+        if desk is None:
+            return
+        self.ctx.run_op(self, lambda: setup.backup(desk, path),
+                        lambda written: self.say(self.tr("Backed up to {path}").format(
+                            path=written)),
+                        progress=self.tr("Backing up…"), label=self.tr("Back up"))
+
+    # -- navigation ----------------------------------------------------------------------
+    def _client_selected(self, client_id: int | None) -> None:
+        if client_id is None:
+            self.client_page.show_client(None)
+            self.stack.setCurrentWidget(self.agency)
+        else:
+            row = self.client_list.row(client_id)
+            self.client_page.show_client(client_id, row.name if row else "")
+            self.stack.setCurrentWidget(self.client_page)
+        self._update_actions()
+
+    def show_agency(self) -> None:
+        self.client_list.select_client(None)
+        self.stack.setCurrentWidget(self.agency)
+
+    def show_portal(self) -> None:
+        if self.client_list.selected_id() is None:
+            self.say(self.tr("Select a client to preview their portal."))
+            return
+        self.stack.setCurrentWidget(self.client_page)
+        self.client_page.show_portal()
+
+    def _list_loaded(self) -> None:
+        if self._select_after_load is not None:
+            client_id, self._select_after_load = self._select_after_load, None
+            self.client_list.select_client(client_id)
+
+    def _desk_changed(self, changes: Changes) -> None:
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        has_desk = self.ctx.desk is not None
+        for action in self.desk_actions:
+            action.setEnabled(has_desk)
+        self.portal_action.setEnabled(has_desk and self.client_list.selected_id() is not None)
+        self.client_list.add_button.setEnabled(has_desk)
+
+    # -- actions -------------------------------------------------------------------------
+    def _keep(self, key: str, dialog: QDialog) -> QDialog:
+        self.dialogs[key] = dialog
+        dialog.open()
+        return dialog
+
+    def add_client(self) -> ClientDialog | None:
+        if self.ctx.desk is None:
+            return None
+        dialog = ClientDialog(self.ctx, parent=self)
+        dialog.saved.connect(self._client_saved)
+        self._keep("client", dialog)
+        return dialog
+
+    def edit_client(self, client_id: int) -> ClientDialog | None:
+        row = self.client_list.row(client_id)
+        if row is None:
+            return None
+        dialog = ClientDialog(self.ctx, ClientInfo(row.id, row.name, row.email or None), self)
+        dialog.saved.connect(self._client_saved)
+        self._keep("client", dialog)
+        return dialog
+
+    def _client_saved(self, info: ClientInfo) -> None:
+        self._select_after_load = info.id
+        self.say(self.tr("Client “{name}” saved.").format(name=info.name))
+
+    def cancel_subscription(self, client_id: int) -> CancelSubscriptionDialog | None:
+        row = self.client_list.row(client_id)
+        if row is None:
+            return None
+        dialog = CancelSubscriptionDialog(self.ctx, client_id, row.name, self)
+        self._keep("cancel", dialog)
+        return dialog
+
+    def open_plans(self) -> PlansDialog | None:
+        if self.ctx.desk is None:
+            return None
+        dialog = PlansDialog(self.ctx, self)
+        self._keep("plans", dialog)
+        return dialog
+
+    def open_packs(self) -> PacksDialog | None:
+        if self.ctx.desk is None:
+            return None
+        dialog = PacksDialog(self.ctx, self)
+        self._keep("packs", dialog)
+        return dialog
+
+    def record_usage(self) -> RecordUsageDialog | None:
+        if self.ctx.desk is None:
+            return None
+        dialog = RecordUsageDialog(self.ctx, self.client_list.names(),
+                                   self.client_list.selected_id(), self)
+        self._keep("record", dialog)
+        return dialog
+
+    def import_usage(self) -> ImportUsageDialog | None:
+        if self.ctx.desk is None:
+            return None
+        dialog = ImportUsageDialog(self.ctx, self)
+        self._keep("import", dialog)
+        return dialog
+
+    def rollover(self) -> int | None:
+        if self.ctx.desk is None:
+            return None
+        return run_rollover(self.ctx, self, self._rolled_over, on_cancelled=lambda: self.say(
+            self.tr("Rollover stopped: the periods closed so far are saved; run it again to "
+                    "finish.")))
+
+    def _rolled_over(self, result: RolloverResult) -> None:
+        if result.periods_closed:
+            self.say(self.tr("Rollover: {periods} period(s) closed for {clients} client(s), "
+                             "{requests} payment request(s) created.").format(
+                periods=result.periods_closed, clients=result.clients,
+                requests=result.payment_requests))
+        else:
+            self.say(self.tr("Rollover: no period has ended since the last run."))
+
+    def about(self) -> QDialog:
+        dialog = AboutDialog(self)
+        self._keep("about", dialog)
+        return dialog
+
+    # -- messages ------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
+    def show_refusal(self, refusal: QuotaDeskError) -> None:
+        """The window's display of a refusal no panel or dialog showed itself."""
+        self.say(refusal.message)
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Not done"), refusal.message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("refusalBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialogs["refusal"] = box
+        box.open()
+
+    def _busy_changed(self, running: int) -> None:
+        self.busy_label.setText(self.tr("Working…") if running else "")
+
+    # -- settings ------------------------------------------------------------------------
+    def restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        self.client_list.restore_state(self.settings)
+
+    def save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.client_list.save_state(self.settings)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        self.ctx.wait_idle(10_000)
+        super().closeEvent(event)
+
+
+class AboutDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("aboutDialog")
+        self.setWindowTitle(self.tr("About QuotaDesk"))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        icon = QLabel()
+        window_icon = self.windowIcon() if not self.windowIcon().isNull() else QIcon()
+        icon.setPixmap(window_icon.pixmap(64, 64))
+        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(plain_label(self.tr("QuotaDesk {version}").format(version=__version__),
+                                     name="clientTitle"), 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(plain_label(self.tr(
+            "A back-office desk for agencies that resell voice minutes, SMS and email: billing "
+            "plans, add-on packs, wallets, usage, payment requests and billing history."),
+            wrap=True))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(420, self.sizeHint().height())

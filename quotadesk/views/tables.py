@@ -1,0 +1,268 @@
+"""Table models over cached rows (never querying), and the filter proxy in front of them.
+
+Each model serves `data()` from rows a load prepared in its worker thread; columns are an
+IntEnum; `Qt.ItemDataRole.UserRole` gives a column's raw value and sorting orders by it. The
+proxy filters with one predicate evaluated once per source row and cached, and hands sorting
+to the source model, which sorts its Python rows by the same raw values: with 10,000 clients
+a keystroke then costs one pass over cached flags instead of a Python call per comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+Row = TypeVar("Row")
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+WIDE_COLUMN = 170  # the column that holds names
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+TONES = {"bad": QColor("#b42318"), "warn": QColor("#9a6700"), "ok": QColor("#1a7f37"),
+         "muted": QColor("#6b7280")}
+
+
+_SERVED_ROLES = frozenset({
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.UserRole,
+    Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.ToolTipRole})
+
+
+def _orderable(value: Any) -> tuple[int, Any]:
+    """Sort key that puts missing values last and never compares None with a number."""
+    return (1, 0) if value is None else (0, value)
+
+
+class RowModel(QAbstractTableModel, Generic[Row]):
+    """Rows of frozen dataclasses; subclasses say how each column reads and sorts."""
+
+    Column: type[IntEnum]
+    numeric: frozenset[int] = frozenset()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Row] = []
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # -- to override ---------------------------------------------------------------------
+    def headers(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def display(self, row: Row, column: int) -> str:
+        raise NotImplementedError
+
+    def raw(self, row: Row, column: int) -> Any:
+        """The raw value of a cell: what UserRole returns and sorting orders by."""
+        return self.display(row, column).casefold()
+
+    def tone(self, row: Row, column: int) -> str:
+        return ""
+
+    def tooltip(self, row: Row, column: int) -> str | None:
+        return None
+
+    def key(self, row: Row) -> Hashable:
+        return getattr(row, "id", id(row))
+
+    # -- Qt ------------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.Column)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _SERVED_ROLES or not index.isValid():
+            return None  # painting asks for many roles per cell: answer the rest at once
+        row = self.rows[index.row()]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self.display(row, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return self.raw(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return RIGHT if column in self.numeric else LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            tone = self.tone(row, column)
+            return QBrush(TONES[tone]) if tone else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, column)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.Column):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.headers()[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return RIGHT if section in self.numeric else LEFT
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # -- rows ----------------------------------------------------------------------------
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        """Take freshly loaded rows. Same rows in the same order: only changed cells are
+        announced (selection and scroll stay put); otherwise a reset."""
+        new = list(rows)
+        if self._sort is not None:
+            new = self._sorted(new, *self._sort)
+        old = self.rows
+        if len(old) == len(new) and all(self.key(a) == self.key(b) for a, b in zip(
+                old, new, strict=True)):
+            changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            self.rows = new
+            if changed:
+                last = len(self.Column) - 1
+                self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
+            return
+        self.beginResetModel()
+        self.rows = new
+        self.endResetModel()
+
+    def row_of(self, key: Hashable) -> int | None:
+        for number, row in enumerate(self.rows):
+            if self.key(row) == key:
+                return number
+        return None
+
+    def _sorted(self, rows: list[Row], column: int, order: Qt.SortOrder) -> list[Row]:
+        return sorted(rows, key=lambda r: _orderable(self.raw(r, column)),
+                      reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.Column):
+            return
+        self.layoutAboutToBeChanged.emit()
+        positions = {id(row): number for number, row in enumerate(self.rows)}
+        self.rows = self._sorted(self.rows, column, order)
+        self._sort = (column, order)
+        moved = {positions[id(row)]: number for number, row in enumerate(self.rows)}
+        old = self.persistentIndexList()
+        self.changePersistentIndexList(
+            old, [self.index(moved[i.row()], i.column()) if i.isValid() else i for i in old])
+        self.layoutChanged.emit()
+
+
+class RowFilterProxy(QSortFilterProxyModel):
+    """Filters with one cached predicate pass; sorting is delegated to the source model."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+        self.setDynamicSortFilter(True)
+        self._predicate: Callable[[Any], bool] | None = None
+        self._accepted = bytearray()
+        self._accepted_for: object = None
+        self._model: RowModel[Any] | None = None
+
+    def setSourceModel(self, model: RowModel[Any]) -> None:  # type: ignore[override]
+        self._model = model
+        super().setSourceModel(model)
+
+    def source(self) -> RowModel[Any]:
+        assert self._model is not None
+        return self._model
+
+    def set_predicate(self, predicate: Callable[[Any], bool] | None) -> None:
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            self._set(predicate)
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # PySide6 < 6.9
+            self._set(predicate)
+            self.invalidateRowsFilter()
+
+    def _set(self, predicate: Callable[[Any], bool] | None) -> None:
+        self._predicate = predicate
+        self._accepted_for = None
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        # Called once per source row on every filter change: keep it to a lookup. The flags
+        # are recomputed in one pass whenever the model's row list is a new list.
+        if self._predicate is None:
+            return True
+        rows = self._model.rows  # type: ignore[union-attr]
+        if rows is not self._accepted_for:
+            predicate = self._predicate
+            self._accepted = bytearray(1 if predicate(row) else 0 for row in rows)
+            self._accepted_for = rows
+        return self._accepted[source_row] == 1
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.source().sort(column, order)
+
+    def row_at(self, proxy_row: int) -> Any:
+        source = self.mapToSource(self.index(proxy_row, 0))
+        return self.source().rows[source.row()] if source.isValid() else None
+
+
+def make_table(model: RowModel[Any], name: str, *, proxy: RowFilterProxy | None = None,
+               sortable: bool = True, stretch: int | None = None) -> QTableView:
+    """A read-only, row-selecting, keyboard-friendly table over `model` (through `proxy`)."""
+    view = QTableView()
+    view.setObjectName(name.replace(" ", "_"))
+    view.setAccessibleName(name)
+    front = proxy if proxy is not None else RowFilterProxy(view)
+    if proxy is None:
+        front.setSourceModel(model)
+    view.setModel(front)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.setTabKeyNavigation(False)
+    view.setShowGrid(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(28)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    # Interactive columns and a stretching last one: a Stretch column in the middle gets only
+    # what the others leave, which in a narrow pane is nothing.
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    view.setProperty("wideColumn", -1 if stretch is None else stretch)
+    header.setDefaultAlignment(LEFT)
+    if sortable:
+        # No initial sort: rows keep the service's order until a header is clicked.
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+    return view
+
+
+def header_width(view: QTableView, column: int) -> int:
+    """Room for a column's (bold, maybe two-line) header text and the sort arrow."""
+    model = view.model()
+    text = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+    font = QFont(view.horizontalHeader().font())
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    return max((metrics.horizontalAdvance(line) for line in text.split("\n")), default=0) + 34
+
+
+def fit_columns(view: QTableView, widths: dict[int, int] | None = None) -> None:
+    """Set column widths, never narrower than the column's header."""
+    widths = widths or {}
+    wide = view.property("wideColumn")
+    for column in range(view.model().columnCount()):
+        wanted = widths.get(column, view.columnWidth(column))
+        if column == wide:
+            wanted = max(wanted, WIDE_COLUMN)
+        view.setColumnWidth(column, max(wanted, header_width(view, column)))

@@ -1,0 +1,244 @@
+"""Recording one usage event, importing a platform's usage export (off the UI thread, with a
+progress dialog that can be cancelled), and running the period rollover."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
+
+from quotadesk.services import billing, usage
+from quotadesk.services.dto import ImportResult, RolloverResult, UsageResult
+from quotadesk.services.errors import InvalidValue
+from quotadesk.views.context import DeskContext
+from quotadesk.views.fmt import resource_label
+from quotadesk.views.ops import Area, Changes, Progress
+from quotadesk.views.widgets import FormDialog, Notice, plain_label
+
+#: Events per transaction in a window import: small enough for a responsive Cancel.
+IMPORT_BATCH_SIZE = 2000
+
+
+class RecordUsageDialog(FormDialog):
+    """One usage event; the dialog stays open for the next one and shows how it was covered."""
+
+    recorded = Signal(object)
+
+    def __init__(self, ctx: DeskContext, names: Sequence[tuple[int, str]],
+                 client_id: int | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, self.tr("Record usage"), parent)
+        self.setObjectName("recordUsageDialog")
+        self.client = QComboBox()
+        self.client.setObjectName("usageClient")
+        self.client.setEditable(True)
+        self.client.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for cid, name in names:
+            self.client.addItem(name, cid)
+        completer = QCompleter([name for _cid, name in names], self.client)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.client.setCompleter(completer)
+        if client_id is not None:
+            self.client.setCurrentIndex(max(0, self.client.findData(client_id)))
+        self.resource = QComboBox()
+        self.resource.setObjectName("usageResource")
+        for r in ("minutes", "sms", "email"):
+            self.resource.addItem(resource_label(r), r)
+        self.quantity = QLineEdit()
+        self.quantity.setObjectName("usageQuantity")
+        self.quantity.setPlaceholderText(self.tr("e.g. 12.5 minutes, or 300 SMS"))
+        self.at = QLineEdit()
+        self.at.setObjectName("usageAt")
+        self.at.setPlaceholderText(self.tr("now, or e.g. 2026-11-25 14:30"))
+        self.event_id = QLineEdit()
+        self.event_id.setObjectName("usageEventId")
+        self.event_id.setPlaceholderText(self.tr("optional: a repeat is ignored as a duplicate"))
+        self.add_field("client", self.tr("&Client"), self.client)
+        self.add_field("resource", self.tr("&Resource"), self.resource)
+        self.add_field("quantity", self.tr("&Quantity"), self.quantity)
+        self.add_field(("at", "occurred_at"), self.tr("&When"), self.at)
+        self.add_field("event_id", self.tr("&Event id"), self.event_id)
+        self.fields["subscription"] = self.fields["client"]
+        self.result = Notice("success")
+        self.result.setObjectName("usageResult")
+        self.result.hide()
+        self.layout_.addWidget(self.result)
+        self.finish_layout(self.tr("Record"), cancel_text=self.tr("Close"))
+        self.resize(500, self.sizeHint().height())
+
+    def _client_ref(self) -> object:
+        text = self.client.currentText().strip()
+        index = self.client.findText(text, Qt.MatchFlag.MatchFixedString)
+        return self.client.itemData(index) if index >= 0 else text
+
+    def submit(self) -> None:
+        desk, tz = self.ctx.desk, self.ctx.fmt.tz
+        client, resource = self._client_ref(), self.resource.currentData()
+        quantity, at_text, event_id = self.quantity.text(), self.at.text().strip(), \
+            self.event_id.text()
+        self.result.hide()
+
+        def fn() -> UsageResult:
+            if client == "":
+                raise InvalidValue("client: choose a client", "client")
+            at = None if at_text.lower() in {"", "now"} else usage.parse_time(at_text, tz, "at")
+            return usage.record_usage(desk, client=client, resource=resource, quantity=quantity,
+                                      at=at, event_id=event_id)
+
+        changes = Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS,
+                             clients=[client] if isinstance(client, int) else None)
+        self.run(fn, self._done, changes=changes)
+
+    def _done(self, result: object) -> None:
+        assert isinstance(result, UsageResult)
+        fmt, resource = self.ctx.fmt, self.resource.currentData()
+        if result.duplicate:
+            text = self.tr("Duplicate event id: it was recorded before, nothing changed.")
+        else:
+            parts = [self.tr("included {n}").format(n=fmt.qty(result.included)),
+                     self.tr("wallet {n}").format(n=fmt.qty(result.wallet))]
+            if result.overage_units:
+                parts.append(self.tr("overage {n} ({amount})").format(
+                    n=fmt.qty(result.overage_units), amount=fmt.money(result.overage_amount)))
+            if result.unserved:
+                parts.append(self.tr("unserved {n}").format(n=fmt.qty(result.unserved)))
+            text = self.tr("Recorded {resource}: {parts}.").format(
+                resource=resource_label(resource), parts=", ".join(parts))
+            if result.late:
+                text += " " + self.tr("Dated before this period: charged to it as late usage.")
+            if result.blocked:
+                text += " " + self.tr("The client is now blocked for {resource}.").format(
+                    resource=resource_label(resource))
+            self.quantity.clear()
+            self.event_id.clear()
+        self.result.set("", text, kind="warning" if result.blocked else "success")
+        self.result.show()
+        self.quantity.setFocus()
+        self.recorded.emit(result)
+
+
+class ImportUsageDialog(FormDialog):
+    """A CSV `event_id,client,resource,quantity,occurred_at` from a calling or messaging
+    platform; imported in batches off the UI thread, and cancellable between batches."""
+
+    imported = Signal(object)
+
+    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, self.tr("Import usage file"), parent)
+        self.setObjectName("importUsageDialog")
+        self.layout_.addWidget(plain_label(self.tr(
+            "A CSV file with the header event_id,client,resource,quantity,occurred_at. A bad "
+            "line is rejected on its own; importing the same file again changes nothing."),
+            wrap=True))
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.path = QLineEdit()
+        self.path.setObjectName("importPath")
+        self.path.setAccessibleName(self.tr("Usage file"))
+        self.browse = QPushButton(self.tr("&Browse…"))
+        self.browse.setAccessibleName(self.tr("Browse for the usage file"))
+        self.browse.setAutoDefault(False)
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse)
+        self.add_field("file", self.tr("&File"), box)
+        self.fields["file"] = (self.path, self.fields["file"][1])
+        self.summary = Notice("success")
+        self.summary.setObjectName("importSummary")
+        self.summary.hide()
+        self.layout_.addWidget(self.summary)
+        self.rejected = QPlainTextEdit()
+        self.rejected.setObjectName("importRejected")
+        self.rejected.setAccessibleName(self.tr("Rejected lines"))
+        self.rejected.setReadOnly(True)
+        self.rejected.hide()
+        self.layout_.addWidget(self.rejected, 1)
+        self.finish_layout(self.tr("Import"), cancel_text=self.tr("Close"))
+        self.browse.clicked.connect(self._browse)
+        self.resize(620, 300)
+
+    def _browse(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, self.tr("Import usage file"), "", self.tr("CSV files (*.csv);;All files (*)"))
+        if path:
+            self.path.setText(path)
+
+    def submit(self) -> None:
+        desk, path = self.ctx.desk, self.path.text().strip()
+        step_text = self.tr("Importing usage… line {line}")
+        self.summary.hide()
+        self.rejected.hide()
+
+        def fn(progress: Progress) -> ImportResult:
+            if not path:
+                raise InvalidValue("file: choose a usage file", "file")
+            try:
+                with open(path, "rb") as handle:
+                    progress.set_maximum(sum(1 for _line in handle))
+            except OSError:
+                pass  # import_usage says what is wrong with the file
+            return usage.import_usage(
+                desk, path, batch_size=IMPORT_BATCH_SIZE,
+                progress=lambda line: progress.report(line, step_text.format(line=line)),
+                cancelled=progress.cancelled)
+
+        self.run(fn, self._done, progress=self.tr("Importing usage…"), cancellable=True,
+                 changes=Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS),
+                 label=self.tr("Import usage file"))
+
+    def _done(self, result: object) -> None:
+        assert isinstance(result, ImportResult)
+        lines = [self.tr("Recorded: {n}").format(n=result.recorded),
+                 self.tr("Duplicates: {n}").format(n=result.duplicates),
+                 self.tr("Rejected: {n}").format(n=len(result.rejected))]
+        title = self.tr("Import finished")
+        kind = "warning" if result.rejected else "success"
+        if result.cancelled:
+            title = self.tr("Import cancelled")
+            kind = "warning"
+            lines.append(self.tr("What was recorded before you cancelled stays; importing the "
+                                 "file again skips it as duplicates."))
+        self.summary.set(title, "\n".join(lines), kind=kind)
+        self.summary.show()
+        if result.rejected:
+            self.rejected.setPlainText("\n".join(
+                self.tr("line {line}: {reason}").format(line=r.line, reason=r.reason)
+                for r in result.rejected))
+            self.rejected.show()
+        self.imported.emit(result)
+
+
+def run_rollover(ctx: DeskContext, parent: QWidget, on_done: Callable[[RolloverResult], None]
+                 | None = None, *, on_cancelled: Callable[[], None] | None = None,
+                 quiet: bool = False) -> int:
+    """Close every period that ended by now (SPEC §4), off the UI thread. With a progress
+    dialog that can be cancelled between chunks of 500 clients; `quiet` (at start-up) shows
+    none. What was closed before a cancel stays closed; running it again finishes the rest."""
+    desk = ctx.desk
+    step_text = parent.tr("Closing ended periods… {n} clients done")
+
+    def fn(progress: Progress | None = None) -> RolloverResult:
+        def step(clients: int) -> None:
+            if progress is not None:
+                progress.report(clients, step_text.format(n=clients))
+                progress.check()  # run_rollover has no cancel hook: stop between its chunks
+
+        return billing.run_rollover(desk, progress=step)
+
+    return ctx.run_op(parent, fn, on_done, progress=None if quiet else parent.tr(
+                          "Running the period rollover…"),
+                      cancellable=not quiet, label=parent.tr("Period rollover"),
+                      changes=lambda r: Changes.of(
+                          Area.SUBSCRIPTION, Area.USAGE, Area.WALLET, Area.PAYMENTS,
+                          Area.CAMPAIGNS) if r.periods_closed else None,
+                      on_cancelled=on_cancelled)
