@@ -7,12 +7,19 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-data=${QUOTADESK_PG_DATA:-/tmp/quotadesk-pg}
 port=${QUOTADESK_PG_PORT:-55432}
+if [ "${CI:-}" = "true" ] && [ -z "${QUOTADESK_PG_DATA:-}" ]; then
+  # CI: a new cluster every run, on a port nobody else is using.
+  data=$(mktemp -d /tmp/quotadesk-ci-pg.XXXXXX)
+  while (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+else
+  data=${QUOTADESK_PG_DATA:-/tmp/quotadesk-pg}
+fi
 id -u postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql postgres
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
 if [ ! -f "$data/PG_VERSION" ]; then
   rm -rf "$data"; mkdir -p "$data"; chown postgres "$data" 2>/dev/null || true
+  chmod 700 "$data"
   as_pg "$bin/initdb -D $data -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
 fi
 if ! as_pg "$bin/pg_ctl -D $data status" >/dev/null 2>&1; then
