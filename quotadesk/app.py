@@ -82,19 +82,72 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
     from quotadesk.views.main_window import MainWindow
     from quotadesk.views.ops import MainThreadGarbageCollector
 
+    log_file = start_logging()
     app = application()
     assert isinstance(app, QApplication)
     collector = MainThreadGarbageCollector(app)
     ctx = DeskContext()
     window = MainWindow(ctx)
+    install_excepthook(window, log_file)
     window.show()
-    window.open_database(db, now=now)
+    window.open_database(db if db is not None else remembered_database(window.settings),
+                         now=now)
     code = app.exec()
     ctx.wait_idle()
     if ctx.desk is not None:
         ctx.desk.close()
     collector.timer.stop()
     return int(code)
+
+
+def log_dir() -> Path:
+    import appdirs
+
+    return Path(appdirs.user_log_dir(APP_NAME, APP_NAME))
+
+
+def start_logging() -> Path:
+    """Warnings and unexpected errors go to quotadesk.log in the user log directory."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "quotadesk.log"
+    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def install_excepthook(parent: object, log_file: Path) -> None:
+    """An exception nobody caught: logged, and shown with a report the user can copy."""
+    import logging
+
+    from quotadesk.views.ops import ErrorReportDialog
+
+    def hook(kind: type[BaseException], error: BaseException, tb: object) -> None:
+        report = "".join(traceback.format_exception(kind, error, tb))  # type: ignore[arg-type]
+        logging.getLogger("quotadesk").error("unexpected error\n%s", report)
+        dialog = ErrorReportDialog(f"{report}\n(also written to {log_file})", parent)  # type: ignore[arg-type]
+        dialog.open()
+
+    sys.excepthook = hook
+
+
+def remembered_database(settings: object) -> str | None:
+    """The database chosen last time, unless $QUOTADESK_DB says otherwise."""
+    if os.environ.get("QUOTADESK_DB"):
+        return None
+    value = settings.value("database/last")  # type: ignore[attr-defined]
+    if not value:
+        return None
+    text = str(value)
+    if text.startswith("sqlite:///") and not Path(text[len("sqlite:///"):]).exists():
+        return None
+    return text
 
 
 # -- self-test ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from contextlib import closing
@@ -9,12 +10,27 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from quotadesk.db import backups_dir, copy_sqlite, integrity_problem, migrate, sqlite_path
+from quotadesk.db import (
+    DatabaseCorrupt,
+    SchemaTooNew,
+    backups_dir,
+    copy_sqlite,
+    daily_backup,
+    database_url,
+    integrity_problem,
+    migrate,
+    open_database,
+    plain_database_error,
+    sqlite_path,
+)
 from quotadesk.models import Setting
-from quotadesk.services.desk import Desk, Tx, check_timezone, write_op
+from quotadesk.services.desk import Clock, Desk, Tx, check_timezone, system_clock, write_op
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
 from quotadesk.services.money import check_currency
+
+log = logging.getLogger(__name__)
 
 
 def machine_timezone() -> str:
@@ -98,3 +114,34 @@ def restore(desk: Desk, source: str | os.PathLike[str]) -> Path | None:
     migrate(desk.database.engine)
     desk.forget_settings()
     return saved
+
+
+class DatabaseProblem(QuotaDeskError):
+    """A database that cannot be used as it is, said so that a person knows what to do."""
+
+    field = "database"
+
+
+def open_desk(path_or_url: str | os.PathLike[str] | None, clock: Clock = system_clock) -> Desk:
+    """Open a database for the window: quick integrity check, migrations (with a copy kept
+    first), today's rolling backup; every failure a person can meet as a plain refusal."""
+    try:
+        desk = Desk(open_database(path_or_url, check=True), clock=clock)
+    except SchemaTooNew as error:
+        raise DatabaseProblem(f"database: {error}") from None
+    except DatabaseCorrupt as error:
+        advice = (f" Restore the latest backup ({error.latest_backup}) with File → Restore…"
+                  if error.latest_backup else
+                  " Restore a backup with File → Restore…, or open another database.")
+        raise DatabaseProblem(f"database: {error.path} is damaged and was left untouched "
+                              f"({error.detail}).{advice}") from None
+    except (OperationalError, OSError) as error:
+        raise DatabaseProblem(f"database: {plain_database_error(error)} "
+                              f"({database_url(path_or_url)})") from None
+    database = sqlite_path(desk.database.url)
+    if database is not None:
+        try:
+            daily_backup(database)
+        except (OSError, sqlite3.Error) as error:
+            log.warning("daily backup of %s failed: %s", database, error)
+    return desk

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk import __version__
-from quotadesk.db import SchemaTooNew, database_url
+from quotadesk.app import log_dir
+from quotadesk.db import default_database_path
 from quotadesk.services import setup
 from quotadesk.services.desk import Desk, fixed_clock
 from quotadesk.services.dto import ClientInfo, RolloverResult
@@ -43,16 +44,13 @@ from quotadesk.views.widgets import plain_label
 
 
 def open_desk(path_or_url: str | None) -> DeskFacts:
-    """Worker side of opening a database: connect, migrate, read the settings."""
-    try:
-        desk = Desk.open(path_or_url)
-    except SchemaTooNew as error:
-        raise InvalidValue(f"database: {error}", "database") from None
-    except QuotaDeskError:
-        raise
-    except Exception as error:
-        raise InvalidValue(f"database: cannot open {database_url(path_or_url)}: {error}",
-                           "database") from None
+    """Worker side of opening a database (checked, migrated, today's backup kept)."""
+    return read_desk_facts(setup.open_desk(path_or_url))
+
+
+def restore_desk(desk: Desk, path: str) -> DeskFacts:
+    """Worker side of File → Restore…: a checked restore, then the settings again."""
+    setup.restore(desk, path)
     return read_desk_facts(desk)
 
 
@@ -125,6 +123,9 @@ class MainWindow(QMainWindow):
         self.backup_action = a(self.tr("&Back up…"), self.choose_backup, "Ctrl+Shift+B",
                                sp.SP_DialogSaveButton, self.tr("Write a consistent copy of the "
                                                                "database"))
+        self.restore_action = a(self.tr("&Restore…"), self.choose_restore, None,
+                                sp.SP_DialogResetButton, self.tr(
+                                    "Replace the database with a checked backup"))
         self.quit_action = a(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.add_client_action = a(self.tr("&Add client…"), self.add_client, "Ctrl+Shift+N",
                                    sp.SP_FileDialogNewFolder)
@@ -144,7 +145,8 @@ class MainWindow(QMainWindow):
         self.portal_action = a(self.tr("Client &portal preview"), self.show_portal, "Ctrl+P",
                                sp.SP_FileDialogInfoView)
         self.about_action = a(self.tr("&About QuotaDesk"), self.about)
-        self.desk_actions = [self.backup_action, self.add_client_action, self.plans_action,
+        self.desk_actions = [self.backup_action, self.restore_action, self.add_client_action,
+                             self.plans_action,
                              self.packs_action, self.record_action, self.import_action,
                              self.rollover_action, self.agency_action]
 
@@ -153,7 +155,7 @@ class MainWindow(QMainWindow):
         file = bar.addMenu(self.tr("&File"))
         file.addActions([self.new_db_action, self.open_db_action])
         file.addSeparator()
-        file.addAction(self.backup_action)
+        file.addActions([self.backup_action, self.restore_action])
         file.addSeparator()
         file.addAction(self.quit_action)
         clients_menu = bar.addMenu(self.tr("&Clients"))
@@ -235,6 +237,7 @@ class MainWindow(QMainWindow):
         self.client_page.show_client(None)
         self.stack.setCurrentWidget(self.agency)
         self.ctx.adopt(facts)
+        self.settings.setValue("database/last", facts.desk.database.url)
         self.db_label.setText(self._db_text())
         self.desk_label.setText(f"{facts.currency} · {facts.timezone}")
         self.clock_label.setText(self.tr("Clock fixed at {when}").format(
@@ -290,6 +293,31 @@ class MainWindow(QMainWindow):
                         lambda written: self.say(self.tr("Backed up to {path}").format(
                             path=written)),
                         progress=self.tr("Backing up…"), label=self.tr("Back up"))
+
+    def choose_restore(self) -> None:
+        desk = self.ctx.desk
+        if desk is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Restore from a backup"), "",
+                                              self.tr("QuotaDesk databases (*.db)"))
+        if not path:
+            return
+        answer = QMessageBox.question(self, self.tr("Restore from a backup?"), self.tr(
+            "Replace everything in {db} with the backup {path}? A copy of the database as it "
+            "is now is kept in its backups folder first.").format(db=self._db_text(),
+                                                                  path=path))
+        if answer == QMessageBox.StandardButton.Yes:
+            self.restore_from(path)
+
+    def restore_from(self, path: str) -> None:
+        desk = self.ctx.desk
+        if desk is None:
+            return
+        self.ctx.run_op(self, lambda: restore_desk(desk, path),
+                        lambda facts: (self.adopt(facts),
+                                       self.say(self.tr("Restored from {path}").format(
+                                           path=path))),
+                        progress=self.tr("Restoring…"), label=self.tr("Restore"))
 
     # -- navigation ----------------------------------------------------------------------
     def _client_selected(self, client_id: int | None) -> None:
@@ -409,7 +437,8 @@ class MainWindow(QMainWindow):
             self.say(self.tr("Rollover: no period has ended since the last run."))
 
     def about(self) -> QDialog:
-        dialog = AboutDialog(self)
+        desk = self.ctx.desk
+        dialog = AboutDialog(self, self._db_text() if desk is not None else None)
         self._keep("about", dialog)
         return dialog
 
@@ -459,7 +488,7 @@ class MainWindow(QMainWindow):
 
 
 class AboutDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, database: str | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
         self.setWindowTitle(self.tr("About QuotaDesk"))
@@ -476,6 +505,16 @@ class AboutDialog(QDialog):
             "A back-office desk for agencies that resell voice minutes, SMS and email: billing "
             "plans, add-on packs, wallets, usage, payment requests and billing history."),
             wrap=True))
+        where = database or str(default_database_path())
+        details = plain_label(self.tr(
+            "Database: {where}\nLog files: {logs}\n\nBuilt with Qt and PySide6 (LGPL-3.0), "
+            "SQLAlchemy and Alembic (MIT), Babel (BSD-3-Clause), appdirs (MIT), tzlocal (MIT), "
+            "tzdata (Apache-2.0), psycopg (LGPL-3.0) and Python (PSF License). Their licence "
+            "texts ship with the installed packages.").format(where=where, logs=log_dir()),
+            wrap=True)
+        details.setObjectName("aboutDetails")
+        details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

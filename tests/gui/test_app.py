@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QComboBox,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QWidget,
@@ -85,7 +86,10 @@ def test_opening_something_that_is_not_a_database_is_refused(qtbot, ctx, bare_wi
     bare_window.open_database(str(junk))
     qtbot.waitUntil(lambda: bare_window.dialogs.get("refusal") is not None, timeout=TIMEOUT)
     box = bare_window.dialogs["refusal"]
-    assert isinstance(box, QMessageBox) and "cannot open" in box.text()
+    assert isinstance(box, QMessageBox)
+    assert "is damaged and was left untouched" in box.text()
+    assert "Restore a backup with File → Restore…" in box.text()
+    assert junk.read_bytes() == b"this is not SQLite" * 100  # never "repaired"
     assert ctx.desk is None and bare_window.db_label.text() == "No database open"
     box.close()
 
@@ -178,3 +182,32 @@ def _inside_combo(widget):
 def test_self_test_passes(capsys):
     assert run_gui(self_test=True) == 0
     assert "self-test passed" in capsys.readouterr().out
+
+
+def test_restore_brings_back_the_backup_and_every_panel_reloads(qtbot, ctx, window, desk,
+                                                                 tmp_path):
+    from quotadesk.services.setup import backup
+
+    client_services = clients
+    client_services.add_client(desk, name="Kept in the backup")
+    saved = backup(desk, tmp_path / "saved.db")
+    client_services.add_client(desk, name="Added after the backup")
+    window.restore_from(str(saved))
+    qtbot.waitUntil(lambda: "Restored from" in window.statusBar().currentMessage(),
+                    timeout=TIMEOUT)
+    settle(qtbot, ctx)
+    assert [c.name for c in client_services.list_clients(desk)] == ["Kept in the backup"]
+    model = window.client_list.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=TIMEOUT)
+    assert model.index(0, 0).data() == "Kept in the backup"
+
+
+def test_about_names_the_version_the_data_location_and_the_licences(qtbot, window, desk):
+    from quotadesk import __version__
+
+    dialog = window.about()
+    qtbot.addWidget(dialog)
+    texts = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert f"QuotaDesk {__version__}" in texts
+    assert "Database: " in texts and "desk" in texts
+    assert "LGPL-3.0" in texts and "SQLAlchemy and Alembic (MIT)" in texts
