@@ -99,7 +99,8 @@ def postgres_databases() -> Iterator[PostgresDatabases | None]:
         return
     databases = PostgresDatabases(PG_URL)
     yield databases
-    databases.drop_all()
+    if os.environ.get("CI") != "true":  # CI's cluster is thrown away whole after the run
+        databases.drop_all()
 
 
 @pytest.fixture(params=BACKENDS)
