@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -660,6 +661,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SchemaTooNew, DatabaseCorrupt) as error:
         print(f"quotadesk: database: {error}", file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:
+        # `quotadesk --json payments | head`: the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except (OperationalError, OSError) as error:
         print(f"quotadesk: database: {plain_database_error(error)}", file=sys.stderr)
         return EXIT_REFUSED

@@ -143,19 +143,41 @@ def _reader(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, l
         # Keep reading: only the lines with bad bytes are rejected (see _parse_row).
         text = data.decode("utf-8-sig", errors="surrogateescape")
         clean = False
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        for fields in reader:
-            if not clean and any(_BAD_BYTE.search(f) for f in fields):
-                yield reader.line_num, [_BAD_ENCODING]
-                continue
-            yield reader.line_num, fields
-    except csv.Error as error:
-        raise UsageFileError(f"file: line {reader.line_num}: {error}", "file") from None
+    lines = _CountedLines(io.StringIO(text, newline=""))
+    while True:
+        # A line the CSV reader cannot parse (a stray quote) rejects only itself: a fresh
+        # reader carries on from the next line.
+        reader = csv.reader(lines, strict=True)
+        try:
+            for fields in reader:
+                if not clean and any(_BAD_BYTE.search(f) for f in fields):
+                    yield lines.count, [_BAD_ENCODING]
+                    continue
+                yield lines.count, fields
+            return
+        except csv.Error as error:
+            yield lines.count, [_BAD_CSV, str(error)]
+
+
+class _CountedLines:
+    """The file's physical lines, counted as the CSV reader takes them."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self) -> _CountedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
 
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
 _BAD_ENCODING = "\x00bad-encoding"
+_BAD_CSV = "\x00bad-csv"
 
 ProgressFn = Callable[[int], None]
 CancelFn = Callable[[], bool]
@@ -228,6 +250,8 @@ class _RowParser:
         if len(fields) != len(HEADER):
             if fields == [_BAD_ENCODING]:
                 raise InvalidValue("encoding: the line is not valid UTF-8", "encoding")
+            if fields and fields[0] == _BAD_CSV:
+                raise InvalidValue(f"line: malformed CSV ({fields[1]})", "line")
             raise InvalidValue(f"expected {len(HEADER)} fields, found {len(fields)}", "line")
         event_id, client, resource, quantity, occurred = fields
         res = self.resources.get(resource)

@@ -57,3 +57,11 @@ def test_first_migration_filled_then_upgraded_to_head_loses_nothing(tmp_path: Pa
     assert clients.client_detail(old, "Zoë Café") == before[0]
     old.close()
     upgraded.close()
+
+
+def test_the_schema_head_constant_names_alembics_head(tmp_path: Path):
+    from quotadesk.db import SCHEMA_HEAD
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == SCHEMA_HEAD
+    engine.dispose()
