@@ -214,7 +214,7 @@ def _current_revision_fast(engine: Engine) -> str | None:
         with engine.connect() as connection:
             return connection.exec_driver_sql(
                 "SELECT version_num FROM alembic_version").scalar()
-    except Exception:  # noqa: BLE001 - no table yet, or anything odd: let Alembic decide
+    except Exception:
         return None
 
 

@@ -3,8 +3,6 @@ and campaigns, alerts, bad quantities, and importing usage files."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import (
     RESOURCES,
     T0,
