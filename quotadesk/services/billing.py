@@ -28,7 +28,7 @@ from quotadesk.services.dto import (
     RolloverResult,
 )
 from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound
-from quotadesk.services.lookup import find
+from quotadesk.services.lookup import find, record_id
 from quotadesk.services.periods import is_overdue
 
 ROLLOVER_CHUNK = 500
@@ -107,7 +107,8 @@ def list_payments(tx: Tx, client: object = None, status: str | None = None) -> l
 
 
 def _get_request(tx: Tx, request_id: int) -> PaymentRequest:
-    row = tx.session.get(PaymentRequest, request_id, with_for_update=True)
+    row = tx.session.get(PaymentRequest, record_id(request_id, "payment"),
+                         with_for_update=True)
     if row is None:
         raise NotFound(f"payment: no payment request with id {request_id}", "payment")
     return row

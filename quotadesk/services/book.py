@@ -325,8 +325,8 @@ class ClientBook:
             row_id, event_id, self.client_id, resource, quantity, at, journal.now, period.id,
             at < period.start, split.included, wallet, split.overage_units,
             split.overage_amount, split.unserved))
-        if included > 0 and (period.id, resource, "exhausted") not in self.alert_keys:
-            used = counters.included_used
+        used = counters.included_used
+        if included > 0 and not self._all_alerts_recorded(period.id, resource, terms.alerts):
             for threshold in terms.alerts:
                 if used * 100 >= included * threshold:
                     self.alert(resource, "threshold", threshold, at)
@@ -335,6 +335,14 @@ class ClientBook:
         if rate is None and (self.blocked[resource] or counters.included_used >= included):
             self.evaluate(resource, at, attempted=True, free_before=None)
         return split
+
+    def _all_alerts_recorded(self, period_id: int, resource: str,
+                             thresholds: tuple[int, ...]) -> bool:
+        """True once this period has every usage alert the current terms can raise (the
+        common case after exhaustion: nothing left to check per event)."""
+        keys = self.alert_keys
+        return (period_id, resource, "exhausted") in keys and all(
+            (period_id, resource, f"threshold:{t}") in keys for t in thresholds)
 
     # -- wallet ------------------------------------------------------------------------
     def credit(self, lot: Lot, application_id: int, at: datetime) -> None:

@@ -11,7 +11,7 @@ from quotadesk.models import AddonPack, Plan, PlanTerm
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import PackInfo, PlanInfo
 from quotadesk.services.errors import InvalidValue
-from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key
+from quotadesk.services.lookup import clean_name, clean_text, ensure_unique, find, name_key
 from quotadesk.services.money import parse_money, parse_rate
 from quotadesk.services.periods import Anchor
 from quotadesk.services.quantities import parse_quantity, parse_resource
@@ -186,10 +186,7 @@ def parse_expires_months(value: object) -> int | None:
 
 
 def _description(value: object) -> str:
-    text = str(value or "").strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise InvalidValue(f"description: at most {MAX_DESCRIPTION} characters", "description")
-    return text
+    return clean_text(value or "", "description", MAX_DESCRIPTION)
 
 
 @write_op

@@ -45,7 +45,7 @@ from quotadesk.services.errors import (
     NoActiveSubscription,
     NotFound,
 )
-from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key
+from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key, record_id
 from quotadesk.services.periods import Anchor, anchor_day_for, is_overdue
 from quotadesk.services.quantities import RESOURCES, Resource, parse_resource
 
@@ -60,7 +60,7 @@ def clean_email(value: object) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    if len(text) > 320 or not EMAIL.match(text):
+    if len(text) > 320 or not EMAIL.match(text) or not text.isprintable():
         raise InvalidValue(f"email: {text!r} is not an email address", "email")
     return text
 
@@ -252,7 +252,7 @@ _CAMPAIGN_ACTIONS = {
 def change_campaign(tx: Tx, *, campaign_id: int, action: str) -> CampaignInfo:
     """Pause, resume or finish a campaign; resuming a blocked resource waits for credit."""
     session = tx.session
-    campaign = session.get(Campaign, campaign_id)
+    campaign = session.get(Campaign, record_id(campaign_id, "campaign"))
     if campaign is None:
         raise NotFound(f"campaign: no campaign with id {campaign_id}", "campaign")
     if action not in _CAMPAIGN_ACTIONS:

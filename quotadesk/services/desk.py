@@ -211,11 +211,11 @@ def _named(service: Callable[Concatenate[Desk, P], R], fn: Callable[..., Any]
     return service
 
 
-def check_timezone(name: str) -> str:
+def check_timezone(name: object) -> str:
     from quotadesk.services.errors import InvalidValue
 
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
         raise InvalidValue(f"timezone: unknown time zone {name!r}", "timezone") from None
-    return name
+    return str(name)

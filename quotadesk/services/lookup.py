@@ -24,31 +24,68 @@ def clean_name(value: object, field: str = "name") -> str:
         raise InvalidValue(f"{field}: must not be empty", field)
     if len(name) > MAX_NAME:
         raise InvalidValue(f"{field}: at most {MAX_NAME} characters", field)
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise InvalidValue(f"{field}: must not contain control characters", field)
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise InvalidValue(f"{field}: must not contain control characters or broken Unicode",
+                           field)
     return name
+
+
+def clean_text(value: object, field: str, limit: int) -> str:
+    """Free text (descriptions, reasons, keys): trimmed, NFC, no broken Unicode, bounded."""
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    if any(unicodedata.category(ch) == "Cs" for ch in text) or "\x00" in text:
+        raise InvalidValue(f"{field}: must be valid Unicode text", field)
+    if len(text) > limit:
+        raise InvalidValue(f"{field}: at most {limit} characters", field)
+    return text
 
 
 def name_key(name: str) -> str:
     return name.casefold()
 
 
+MAX_ID = 2**63 - 1
+
+
+def record_id(value: object, field: str) -> int:
+    """A row id given by a person or a script: a whole number the database can hold."""
+    if isinstance(value, bool):
+        raise InvalidValue(f"{field}: {value!r} is not an id", field)
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidValue(f"{field}: {str(value)[:40]!r} is not an id", field)
+        if len(text) > 19:
+            raise NotFound(f"{field}: no {field} with that id", field)
+        number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise NotFound(f"{field}: no {field} with id {number}", field)
+    return number
+
+
 def find(session: Session, model: type[T], ref: object) -> T:
     """Exact name, then ignoring case, then a numeric id (SPEC §8)."""
     word = KIND_WORD[model]
     if isinstance(ref, int) and not isinstance(ref, bool):
+        if not 1 <= ref <= MAX_ID:
+            raise NotFound(f"{word}: no {word} with id {ref}", word)
         found = session.get(model, ref)
         if found is None:
             raise NotFound(f"{word}: no {word} with id {ref}", word)
         return found
-    text = str(ref).strip()
+    text = unicodedata.normalize("NFC", str(ref)).strip()
+    if not text or any(unicodedata.category(ch) == "Cs" for ch in text) or "\x00" in text:
+        raise NotFound(f"{word}: unknown {word} {text[:80]!r}", word)
     row = session.scalars(select(model).where(model.name == text)).first()
     if row is None:
         row = session.scalars(select(model).where(model.name_key == name_key(text))).first()
-    if row is None and text.isdigit():
+    if row is None and text.isascii() and text.isdigit() and len(text) <= 19 and \
+            1 <= int(text) <= MAX_ID:
         row = session.get(model, int(text))
     if row is None:
-        raise NotFound(f"{word}: unknown {word} {text!r}", word)
+        raise NotFound(f"{word}: unknown {word} {text[:80]!r}", word)
     return row
 
 

@@ -19,8 +19,8 @@ def minor_places(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
-def check_currency(code: str) -> str:
-    value = code.strip().upper()
+def check_currency(code: object) -> str:
+    value = str(code).strip().upper()
     if value not in list_currencies():
         raise InvalidValue(f"currency: unknown ISO 4217 code {code!r}", "currency")
     return value

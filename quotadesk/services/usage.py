@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from quotadesk.services.book import Journal, load_books
 from quotadesk.services.desk import Desk, Tx, write_op
 from quotadesk.services.dto import ImportResult, Rejection, UsageResult
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
-from quotadesk.services.lookup import find, name_key
+from quotadesk.services.lookup import clean_text, find, name_key
 from quotadesk.services.quantities import (
     MAX_AMOUNT,
     MINUTE_PLACES,
@@ -59,12 +60,8 @@ def parse_time(value: object, tz: ZoneInfo, field: str = "occurred_at") -> datet
 def clean_event_id(value: object) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if len(text) > MAX_EVENT_ID:
-        raise InvalidValue(f"event_id: at most {MAX_EVENT_ID} characters", "event_id")
-    return text
+    text = clean_text(value, "event_id", MAX_EVENT_ID)
+    return text or None
 
 
 @write_op
@@ -120,14 +117,15 @@ class _ClientIndex:
         self.ids = {cid for cid, _, _ in rows}
 
     def find(self, ref: str) -> int:
-        text = ref.strip()
+        text = unicodedata.normalize("NFC", ref).strip()
         found = self.exact.get(text)
         if found is None:
             found = self.folded.get(name_key(text))
-        if found is None and text.isdigit() and int(text) in self.ids:
+        if found is None and text.isascii() and text.isdigit() and len(text) <= 19 and \
+                int(text) in self.ids:
             found = int(text)
         if found is None:
-            raise InvalidValue(f"client: unknown client {text!r}", "client")
+            raise InvalidValue(f"client: unknown client {text[:80]!r}", "client")
         return found
 
 

@@ -26,7 +26,7 @@ from quotadesk.services.errors import (
     NotFound,
     PackNotAssigned,
 )
-from quotadesk.services.lookup import find
+from quotadesk.services.lookup import clean_text, find, record_id
 from quotadesk.services.periods import add_months, due_date, local_date
 
 PAYMENT_STATUSES = ("pending", "paid")
@@ -54,8 +54,8 @@ def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
     session = tx.session
     if status not in PAYMENT_STATUSES:
         raise InvalidValue(f"status: must be pending or paid, not {status!r}", "status")
-    key = (key or new_application_key()).strip()
-    if not key or len(key) > 200:
+    key = clean_text(key or new_application_key(), "key", 200)
+    if not key:
         raise InvalidValue("key: must be 1 to 200 characters", "key")
     row = find(session, Client, client)
     pack_row = find(session, AddonPack, pack)
@@ -108,12 +108,10 @@ def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
 def revoke_lot(tx: Tx, *, lot_id: int, reason: str) -> RevokeResult:
     """Take back a lot's unused units, with a reason; consumed units are never taken back."""
     session = tx.session
-    text = str(reason or "").strip()
+    text = clean_text(reason or "", "reason", MAX_REASON)
     if not text:
         raise InvalidValue("reason: say why the units are revoked", "reason")
-    if len(text) > MAX_REASON:
-        raise InvalidValue(f"reason: at most {MAX_REASON} characters", "reason")
-    lot_row = session.get(WalletLot, lot_id)
+    lot_row = session.get(WalletLot, record_id(lot_id, "lot"))
     if lot_row is None:
         raise NotFound(f"lot: no wallet lot with id {lot_id}", "lot")
     journal = Journal(tx)

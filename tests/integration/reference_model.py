@@ -12,9 +12,12 @@ rollover. Reads that depend on the clock (wallet, `expired`, overdue) are derive
 from __future__ import annotations
 
 import calendar
+import copy
+from collections import Counter as Tally
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 RESOURCES = ("minutes", "sms", "email")
@@ -122,6 +125,7 @@ class Counter:
 
 @dataclass
 class Period:
+    serial: int  # its identity: a period cancelled at its start and the next share a start
     start: datetime
     end: datetime
     counters: dict[str, Counter]
@@ -138,6 +142,9 @@ class Lot:
     applied_at: datetime
     expires_at: datetime | None
     engine_id: int | None = None
+    request: Request | None = None  # its Pack payment request (none for a free pack)
+    expired: Decimal | None = None  # units forfeited at expiry
+    revoked: tuple[datetime, Decimal] | None = None  # when and how many units were revoked
 
 
 @dataclass
@@ -158,6 +165,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Alert:
+    period: int
     period_start: datetime
     resource: str
     kind: str  # threshold | exhausted | blocked
@@ -174,6 +182,14 @@ class Application:
 
 
 @dataclass
+class Campaign:
+    client: str
+    resource: str
+    staff: str  # what staff made of it: "on" (running unless quota-paused), "paused", "finished"
+    engine_id: int | None = None
+
+
+@dataclass
 class ClientState:
     name: str
     terms: Terms | None = None
@@ -182,6 +198,7 @@ class ClientState:
     blocked: dict[str, bool] = field(default_factory=lambda: {r: False for r in RESOURCES})
     alerts: list[Alert] = field(default_factory=list)
     assigned: set[str] = field(default_factory=set)
+    campaigns: list[Campaign] = field(default_factory=list)
 
 
 # -- the model ----------------------------------------------------------------------------
@@ -196,6 +213,9 @@ class Model:
         self.applications: dict[str, Application] = {}
         self.event_ids: set[str] = set()
         self._lot_seq = 0
+        self._period_serial = 0
+        self.notes: Tally[str] = Tally()  # what happened, for the test's coverage statistics
+        self.catch_ups = 0  # catch-ups that changed something
 
     # ---- derived values ----
     def wallet(self, c: ClientState, resource: str, now: datetime) -> Decimal:
@@ -214,22 +234,25 @@ class Model:
     # ---- internal steps ----
     def _request(self, client: str, type_: str, amount: Decimal, created_at: datetime,
                  due_days: int, status: str = "pending",
-                 paid_at: datetime | None = None) -> None:
-        self.requests.append(Request(
-            client, type_, amount, created_at,
-            local_day(created_at, self.tz) + timedelta(days=due_days), status, paid_at))
+                 paid_at: datetime | None = None) -> Request:
+        request = Request(client, type_, amount, created_at,
+                          local_day(created_at, self.tz) + timedelta(days=due_days), status,
+                          paid_at)
+        self.requests.append(request)
+        return request
 
     def _alert(self, c: ClientState, resource: str, kind: str, threshold: int | None,
                at: datetime) -> None:
         if c.period is None:
             return
         for a in c.alerts:
-            if (a.period_start, a.resource, a.kind, a.threshold) == (
-                    c.period.start, resource, kind, threshold):
+            if (a.period, a.resource, a.kind, a.threshold) == (
+                    c.period.serial, resource, kind, threshold):
                 return
-        c.alerts.append(Alert(c.period.start, resource, kind, threshold, at))
+        c.alerts.append(Alert(c.period.serial, c.period.start, resource, kind, threshold, at))
 
-    def _block(self, c: ClientState, resource: str, at: datetime) -> None:
+    def _block(self, c: ClientState, resource: str, at: datetime, why: str) -> None:
+        self.notes[f"blocked by {why}"] += 1
         c.blocked[resource] = True
         self._alert(c, resource, "blocked", None, at)
 
@@ -239,12 +262,17 @@ class Model:
             return
         for r in RESOURCES:
             if c.blocked[r] and (self.free(c, r, now) > 0 or c.terms.rate(r) is not None):
+                self.notes["block lifted"] += 1
                 c.blocked[r] = False
 
     def _open(self, c: ClientState, start: datetime) -> None:
         terms = c.terms
         assert terms is not None
-        c.period = Period(start, period_end(start, terms.anchor_day, self.tz),
+        self._period_serial += 1
+        end = period_end(start, terms.anchor_day, self.tz)
+        if local_day(end, self.tz).day < terms.anchor_day:
+            self.notes["period end clamped to the month's end"] += 1
+        c.period = Period(self._period_serial, start, end,
                           {r: Counter(terms.included(r)) for r in RESOURCES})
         if terms.plan.fee > 0:
             self._request(c.name, "Plan", terms.plan.fee, start, terms.plan.due_days)
@@ -254,32 +282,52 @@ class Model:
         amount = to_cents(sum((k.overage_amount for k in c.period.counters.values()), ZERO))
         if amount > 0:
             self._request(c.name, "Overage", amount, end, c.terms.plan.due_days)
+            self.notes["overage request"] += 1
+        if c.period.start == end:
+            self.notes["zero-length period"] += 1
         c.period = None
 
     def _expire(self, c: ClientState, until: datetime) -> set[str]:
         touched = set()
         for lot in c.lots:
             if lot.expires_at is not None and lot.expires_at <= until and lot.remaining > 0:
-                lot.remaining = ZERO
+                lot.expired, lot.remaining = lot.remaining, ZERO
                 touched.add(lot.resource)
+                self.notes["lot expired with units left"] += 1
         return touched
 
-    def _catch_up(self, c: ClientState, now: datetime) -> None:
-        """Close the periods that ended by `now`, then expire lots (decision 1)."""
+    def _catch_up(self, c: ClientState, now: datetime, cancelling: bool = False) -> bool:
+        """Close the periods that ended by `now`, then expire lots (decision 1); whether
+        anything happened. Cancelling exactly at a boundary opens no period there: it would
+        be billed a fee for no time at all.
+
+        Blocks are judged once, as of `now`, after all of it (the desk decides so, the SPEC
+        leaves it open): a block lifts if free units or a rate exist now; a resource whose lots
+        expired blocks if it has no rate and no free units now, with its alert in the current
+        period at `now`."""
         expired: set[str] = set()
+        closed = False
         while c.period is not None and c.period.end <= now:
             boundary = c.period.end
             expired |= self._expire(c, boundary)
             self._close(c, boundary)
+            if cancelling and boundary == now:
+                closed = True
+                break
             self._open(c, boundary)
+            closed = True
+            self.notes["period rolled over"] += 1
         expired |= self._expire(c, now)
+        if closed or expired:
+            self.catch_ups += 1
         if c.terms is None:
-            return
+            return closed or bool(expired)
         self._lift_blocks(c, now)
         for r in sorted(expired):
             if (not c.blocked[r] and c.terms.rate(r) is None
                     and self.free(c, r, now) == 0):
-                self._block(c, r, now)
+                self._block(c, r, now, "expiry")
+        return closed or bool(expired)
 
     def _active(self, c: ClientState) -> Terms:
         if c.terms is None or c.period is None:
@@ -305,7 +353,7 @@ class Model:
             for r in RESOURCES:
                 if (not c.blocked[r] and c.terms.rate(r) is None and before[r] > 0
                         and self.free(c, r, now) == 0):
-                    self._block(c, r, now)
+                    self._block(c, r, now, "re-subscription")
         else:
             c.terms = self._terms_for(spec, now)
             self._open(c, now)
@@ -314,8 +362,9 @@ class Model:
     def cancel(self, client: str, now: datetime) -> None:
         c = self.clients[client]
         self._active(c)
-        self._catch_up(c, now)
-        self._close(c, now)
+        self._catch_up(c, now, cancelling=True)
+        if c.period is not None:
+            self._close(c, now)
         c.terms = None
 
     def assign(self, client: str, packs: list[str], now: datetime) -> None:
@@ -330,7 +379,9 @@ class Model:
         previous = self.applications.get(key)
         if previous is not None:
             if (previous.client, previous.pack, previous.status) != (client, pack, status):
+                self.notes["idempotency conflict"] += 1
                 raise Refused("IdempotencyConflict")
+            self.notes["idempotent repeat"] += 1
             return previous.lot
         c = self.clients[client]
         terms = self._active(c)
@@ -346,22 +397,26 @@ class Model:
         c.lots.append(lot)
         self.applications[key] = Application(client, pack, status, lot)
         if spec.price > 0:
-            self._request(client, "Pack", spec.price, now, terms.plan.due_days, status,
-                          now if status == "paid" else None)
+            lot.request = self._request(client, "Pack", spec.price, now, terms.plan.due_days,
+                                        status, now if status == "paid" else None)
         self._lift_blocks(c, now)
         return lot
 
     def usage(self, client: str, resource: str, quantity: Decimal, at: datetime,
-              event_id: str | None, now: datetime) -> bool:
-        """Record one event; False when its id was seen before (a duplicate)."""
+              event_id: str | None, now: datetime) -> dict[str, object] | None:
+        """Record one event and say how it was covered; None for a duplicate event id."""
         if event_id is not None and event_id in self.event_ids:
-            return False
+            self.notes["duplicate event id"] += 1
+            return None
         c = self.clients[client]
         terms = self._active(c)
         if at > now:
             raise Refused("FutureUsage")
         self._catch_up(c, now)
         assert c.period is not None
+        late = at < c.period.start
+        if late:
+            self.notes["late usage"] += 1
         counter = c.period.counters[resource]
         rest = quantity
         from_included = min(rest, max(ZERO, counter.included - counter.included_used))
@@ -371,19 +426,27 @@ class Model:
                   and (lot.expires_at is None or lot.expires_at > at)]
         usable.sort(key=lambda lot: (lot.expires_at is None, lot.expires_at or at,
                                      lot.applied_at, lot.seq))
-        for lot in usable:
+        from_wallet = ZERO
+        for drawn, lot in enumerate(usable):
             if rest == 0:
                 break
+            if drawn == 1:
+                self.notes["one event drew from several lots"] += 1
             take = min(rest, lot.remaining)
             lot.remaining -= take
-            counter.wallet_used += take
+            from_wallet += take
             rest -= take
+        counter.wallet_used += from_wallet
         rate = terms.rate(resource)
+        split = {"included": from_included, "wallet": from_wallet, "overage_units": ZERO,
+                 "overage_amount": ZERO, "unserved": ZERO, "late": late}
         if rest > 0:
             if rate is not None:
+                split["overage_units"], split["overage_amount"] = rest, rest * rate
                 counter.overage_units += rest
                 counter.overage_amount += rest * rate
             else:
+                split["unserved"] = rest
                 counter.unserved += rest
         if event_id is not None:
             self.event_ids.add(event_id)
@@ -394,9 +457,10 @@ class Model:
             if counter.included_used >= counter.included:
                 self._alert(c, resource, "exhausted", None, at)
         if rate is None and not c.blocked[resource] and self.free(c, resource, now) == 0:
-            self._block(c, resource, at)
+            self._block(c, resource, at, "usage")
         self._lift_blocks(c, now)
-        return True
+        split["blocked"] = c.blocked[resource]
+        return split
 
     def revoke(self, lot: Lot, now: datetime) -> Decimal:
         c = self.clients[lot.client]
@@ -405,18 +469,56 @@ class Model:
         self._catch_up(c, now)
         before = self.free(c, lot.resource, now)
         units = lot.remaining
-        lot.remaining = ZERO
+        lot.remaining, lot.revoked = ZERO, (now, units)
         if c.terms is not None:
             r = lot.resource
             if (not c.blocked[r] and c.terms.rate(r) is None and before > 0
                     and self.free(c, r, now) == 0):
-                self._block(c, r, now)
+                self._block(c, r, now, "revoke")
             self._lift_blocks(c, now)
         return units
 
-    def rollover(self, now: datetime) -> None:
+    def rollover(self, now: datetime) -> list[str]:
+        """Catch every client up; the names of those it changed."""
+        changed = []
         for c in self.clients.values():
-            self._catch_up(c, now)
+            if self._catch_up(c, now):
+                changed.append(c.name)
+        return changed
+
+    def add_campaign(self, client: str, resource: str, now: datetime) -> Campaign:
+        c = self.clients[client]
+        self._catch_up(c, now)
+        campaign = Campaign(client, resource, "on")
+        c.campaigns.append(campaign)
+        return campaign
+
+    #: Staff actions on a campaign: from which shown statuses, to which staff state (SPEC §1).
+    CAMPAIGN_ACTIONS: ClassVar[dict[str, tuple[set[str], str]]] = {
+        "pause": ({"running", "paused_quota"}, "paused"),
+        "resume": ({"paused"}, "on"),
+        "finish": ({"running", "paused", "paused_quota"}, "finished"),
+    }
+
+    def change_campaign(self, campaign: Campaign, action: str, now: datetime) -> None:
+        sources, target = self.CAMPAIGN_ACTIONS[action]
+        c = self.clients[campaign.client]
+        # The status is judged after the catch-up (which may block or unblock), and a refusal
+        # undoes the catch-up too: try it on a copy first.
+        trial = copy.deepcopy(self)
+        trial._catch_up(trial.clients[c.name], now)
+        index = next(i for i, k in enumerate(c.campaigns) if k is campaign)
+        if trial.campaign_status(trial.clients[c.name].campaigns[index]) not in sources:
+            raise Refused("InvalidTransition")
+        self._catch_up(c, now)
+        campaign.staff = target
+
+    def campaign_status(self, campaign: Campaign) -> str:
+        """A campaign staff left on runs unless its resource is blocked (SPEC §2)."""
+        if campaign.staff != "on":
+            return campaign.staff
+        return "paused_quota" if self.clients[campaign.client].blocked[campaign.resource] \
+            else "running"
 
     def pay(self, request: Request, now: datetime) -> None:
         if request.status not in ("pending", "failed"):
@@ -451,6 +553,22 @@ class Model:
                 "overage_rate": c.terms.rate(r) if c.terms else None,
             }
         return shown
+
+    def history(self, client: str) -> list[tuple[object, ...]]:
+        """Billing history rows (date, kind, pack, resource, credits, amount, status, expiry):
+        purchases at their price and their request's status, expired and revoked units."""
+        rows: list[tuple[object, ...]] = []
+        for lot in self.clients[client].lots:
+            price = self.packs[lot.pack].price
+            rows.append((lot.applied_at, "purchase", lot.pack, lot.resource, lot.units, price,
+                         lot.request.status if lot.request else "paid", lot.expires_at))
+            if lot.expired is not None:
+                rows.append((lot.expires_at, "expired", lot.pack, lot.resource, lot.expired,
+                             None, None, lot.expires_at))
+            if lot.revoked is not None:
+                rows.append((lot.revoked[0], "revoked", lot.pack, lot.resource, lot.revoked[1],
+                             None, None, lot.expires_at))
+        return rows
 
     def pending_amount(self, client: str) -> Decimal:
         return sum((q.amount for q in self.requests

@@ -1,0 +1,38 @@
+"""Minimal reproductions of engine bugs found by the stateful test (`test_stateful.py`).
+
+Each one is marked `xfail(strict=True)`: fixing the engine makes it pass, which fails the run
+until the mark is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quotadesk.services import billing, catalog, clients, usage
+from quotadesk.services.desk import Desk
+from tests.conftest import MovableClock, new_desk
+
+
+@pytest.fixture
+def sqlite_desk(tmp_path: Path, clock: MovableClock) -> Iterator[Desk]:
+    d = new_desk(tmp_path / "desk.db", clock)
+    yield d
+    d.close()
+
+
+def test_new_thresholds_after_resubscribing_in_an_exhausted_period(sqlite_desk: Desk) -> None:
+    desk = sqlite_desk
+    catalog.add_plan(desk, name="Small", fee="0", included={"sms": "5"}, alerts="50")
+    catalog.add_plan(desk, name="Large", fee="0", included={"sms": "10"}, alerts="80,95")
+    clients.add_client(desk, name="Acme")
+    clients.subscribe(desk, client="Acme", plan="Small")
+    usage.record_usage(desk, client="Acme", resource="sms", quantity="5")  # 50 %, exhausted
+    clients.subscribe(desk, client="Acme", plan="Large")  # same period, allowance now 10
+
+    usage.record_usage(desk, client="Acme", resource="sms", quantity="5")  # 10 of 10 used
+
+    kinds = {(a.kind, a.threshold) for a in billing.list_alerts(desk, "Acme")}
+    assert ("threshold", 80) in kinds and ("threshold", 95) in kinds
