@@ -14,6 +14,7 @@ client must not grow with the number of events.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import random
 import sqlite3
@@ -159,6 +160,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="keep the databases in this folder")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the import here")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="quotadesk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -180,9 +182,15 @@ def main() -> int:
 
     csv_path = work / "usage.csv"
     write_events(csv_path, names, args.events)
+    profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     result = usage.import_usage(desk, csv_path)
     imported = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     if result.recorded + result.duplicates + len(result.rejected) != args.events:
         print("import lost lines", result, file=sys.stderr)
         return 1

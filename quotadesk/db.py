@@ -27,6 +27,10 @@ CACHE_KIB = 65_536
 #: Set while a write transaction is opened, so that SQLite takes its write lock up front
 #: (BEGIN IMMEDIATE) instead of failing on a lock upgrade halfway through.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+#: Inside `Database.bulk_load`: SQLite leaves checkpointing to the end of the load.
+_bulk_load: contextvars.ContextVar[bool] = contextvars.ContextVar("bulk_load", default=False)
+#: SQLite's default: fold the WAL back into the file at a commit once it holds 1000 pages.
+AUTOCHECKPOINT_PAGES = 1000
 
 
 class SchemaTooNew(Exception):
@@ -173,13 +177,23 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # A bulk load's commits only append to the WAL (each still synced to disk): folding it
+        # back after every batch would rewrite the same index pages ten times over.
+        pages = 0 if _bulk_load.get() else AUTOCHECKPOINT_PAGES
+        info = connection.connection.info
+        if info.get("autocheckpoint") != pages:
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
+            info["autocheckpoint"] = pages
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        # LIFO: the connection used last is used next, with its page cache warm (and an
+        # import's batches see their own connection again: see usage._Books).
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                               pool_use_lifo=True)
         _install_sqlite_hooks(engine)
         return engine
     # READ COMMITTED with row locks: every write locks its client row (SELECT … FOR UPDATE)
@@ -206,7 +220,7 @@ def schema_revision(engine: Engine) -> str | None:
 
 #: The newest migration this version ships (checked against Alembic by the tests): a database
 #: already there opens without loading Alembic at all, which every command would pay for.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def _current_revision_fast(engine: Engine) -> str | None:
@@ -259,6 +273,21 @@ class Database:
         finally:
             session.close()
             _write_intent.reset(token)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Many large write transactions in a row (a usage import): on SQLite the WAL is
+        checkpointed once at the end instead of after each of them."""
+        token = _bulk_load.set(True)
+        try:
+            yield
+        finally:
+            _bulk_load.reset(token)
+            if self.engine.dialect.name == "sqlite":
+                with self.engine.connect() as connection:
+                    # PASSIVE: never waits for readers; whatever it cannot fold back now, the
+                    # next commit's automatic checkpoint will.
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def has_table(self, name: str) -> bool:
         return inspect(self.engine).has_table(name)

@@ -80,11 +80,17 @@ class PostgresDatabases:
     def url_of(self, name: str) -> str:
         return self.base.set(database=name).render_as_string(hide_password=False)
 
-    def new(self) -> str:
+    def new(self, template: str | None = None, keep: bool = True) -> str:
+        """A new database cloned from `template` (the empty migrated one by default); with
+        keep=False the caller drops it (`drop`) when done with it."""
         name = f"quotadesk_t_{uuid.uuid4().hex[:12]}"
-        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        self.created.append(name)
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
+        if keep:
+            self.created.append(name)
         return self.url_of(name)
+
+    def drop(self, url: str) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def drop_all(self) -> None:
         for name in [*self.created, self.template]:

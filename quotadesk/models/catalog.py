@@ -23,7 +23,7 @@ class Plan(Base):
     __tablename__ = "plans"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(600), unique=True)
     fee: Mapped[Decimal]
     anchor: Mapped[str] = mapped_column(String(16))
     addons: Mapped[bool]
@@ -53,7 +53,7 @@ class AddonPack(Base):
     __tablename__ = "addon_packs"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(600), unique=True)
     description: Mapped[str] = mapped_column(String(2000), default="")
     resource: Mapped[str] = mapped_column(String(16))
     units: Mapped[Decimal]

@@ -15,7 +15,7 @@ class Client(Base):
     __tablename__ = "clients"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(600), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime]
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 
 from quotadesk.models import (
     Alert,
@@ -32,7 +32,7 @@ from quotadesk.models import (
     WalletLot,
 )
 from quotadesk.models.base import table_of
-from quotadesk.services.bulk import bulk_insert
+from quotadesk.services.bulk import bulk_insert, bulk_update
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
@@ -40,6 +40,7 @@ from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
 from quotadesk.services.rating import Split, rate_usage
 
 ZERO = Decimal(0)
+_NO_ALERT_LEFT = Decimal(-1)
 CHUNK = 2000
 
 
@@ -67,7 +68,13 @@ class Counters:
     overage_amount: Decimal = ZERO
     unserved: Decimal = ZERO
     new: bool = False
-    dirty: bool = False
+    dirty: bool = False  # changed since the last flush, and listed in Journal.counters
+    period_id: int = 0
+    resource: str = ""
+    #: The use at which the next usage alert is due (None: not worked out yet;
+    #: _NO_ALERT_LEFT: every alert the current terms can raise in this period is recorded).
+    #: Not stored: it spares the per-event threshold arithmetic of a million-line import.
+    alert_at: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -89,7 +96,7 @@ class Lot:
     remaining: Decimal
     applied_at: datetime
     expires_at: datetime | None
-    dirty: bool = False
+    dirty: bool = False  # changed since the last flush, and listed in Journal.lots
 
 
 @dataclass(slots=True)
@@ -98,6 +105,17 @@ class ClosedPeriod:
     start: datetime
     end: datetime
     overage_request_id: int | None
+
+
+#: Splits of events covered whole by the allowance, by quantity (they repeat: 1 SMS, 12 SMS).
+_COVERED: dict[Decimal, Split] = {}
+
+
+def _covered(quantity: Decimal) -> Split:
+    split = Split(quantity, (), ZERO, ZERO, ZERO)
+    if len(_COVERED) < 20_000:
+        _COVERED[quantity] = split
+    return split
 
 
 def last_day(end: datetime, tz: Any) -> Any:
@@ -122,15 +140,7 @@ class ClientBook:
     journal: Journal
     blocked_changed: set[str] = field(default_factory=set)
     closed: list[ClosedPeriod] = field(default_factory=list)
-    closed_usage: list[tuple[int, dict[str, Counters]]] = field(default_factory=list)
     last_event_id: int | None = None
-
-    def touched_periods(self) -> list[tuple[int, dict[str, Counters]]]:
-        """Periods whose counters this transaction may have to write (closed ones included)."""
-        periods = list(self.closed_usage)
-        if self.period is not None:
-            periods.append((self.period.id, self.period.usage))
-        return periods
 
     # -- reading the state -------------------------------------------------------------
     def wallet(self, resource: str, now: datetime) -> Decimal:
@@ -185,7 +195,7 @@ class ClientBook:
                     self.journal.ledger(self.client_id, lot, "expire", lot.remaining,
                                         lot.expires_at)
                     lot.remaining = ZERO
-                    lot.dirty = True
+                    self.journal.lot_changed(lot)
                     touched.add(resource)
         return touched
 
@@ -206,7 +216,6 @@ class ClientBook:
         period.end = end
         self.journal.close_period(period, end)
         self.closed.append(ClosedPeriod(period.id, period.start, end, request_id))
-        self.closed_usage.append((period.id, period.usage))
         self.period = None
 
     def open_period(self, start: datetime) -> None:
@@ -217,8 +226,12 @@ class ClientBook:
         period = OpenPeriod(
             id=journal.new_id(Period), subscription_id=terms.subscription_id, start=start,
             end=next_boundary(start, terms.anchor_day, journal.tz),
-            usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in RESOURCES},
+            usage={r: Counters(included=terms.included.get(r, ZERO), new=True, dirty=True)
+                   for r in RESOURCES},
             new=True)
+        for resource, counters in period.usage.items():
+            counters.period_id, counters.resource = period.id, resource
+            journal.counters.append(counters)
         self.period = period
         journal.open_period(self.client_id, period)
         if terms.fee > 0:
@@ -242,10 +255,11 @@ class ClientBook:
         self.terms = terms
         if self.period is not None:
             for resource, counters in self.period.usage.items():
+                counters.alert_at = None  # new thresholds, or a new allowance to reach
                 included = terms.included.get(resource, ZERO)
                 if counters.included != included:
                     counters.included = included
-                    counters.dirty = True
+                    self.journal.counters_changed(counters)
         for resource in RESOURCES:
             self.evaluate(resource, now, attempted=False, free_before=before[resource])
 
@@ -284,20 +298,26 @@ class ClientBook:
 
     # -- usage -------------------------------------------------------------------------
     def consume(self, resource: str, quantity: Decimal, at: datetime,
-                event_id: str | None) -> Split:
-        """Rate one usage event in SPEC order and record it with its split."""
-        terms, period = self.require_active()
+                event_id: str | None, stored_at: str | None = None) -> Split:
+        """Rate one usage event in SPEC order and record it with its split. `stored_at` is
+        `at` as SQLite stores it, when the caller has it already (an import, which then sets
+        `journal.stored_now` too)."""
+        terms, period = self.terms, self.period
+        if terms is None or period is None:
+            self.require_active()
+        assert terms is not None and period is not None
         journal = self.journal
         if at > journal.now:
             raise FutureUsage("occurred_at: usage dated in the future is refused", "occurred_at")
         counters = period.usage[resource]
         included = counters.included
         rate = terms.rates[resource]
-        row_id = journal.new_id(UsageEvent)
+        ids = journal.event_ids
+        row_id = ids.pop() if ids else journal.new_id(UsageEvent)
         self.last_event_id = row_id
         if included - counters.included_used >= quantity:
             # The common case: the included allowance covers the whole event.
-            split = Split(quantity, (), ZERO, ZERO, ZERO)
+            split = _COVERED.get(quantity) or _covered(quantity)
             counters.included_used += quantity
             wallet = ZERO
         else:
@@ -310,7 +330,7 @@ class ClientBook:
                 for lot_id, units in split.draws:
                     lot = by_id[lot_id]
                     lot.remaining -= units
-                    lot.dirty = True
+                    journal.lot_changed(lot)
                     wallet += units
                     journal.ledger(self.client_id, lot, "consume", units, at,
                                    usage_event_id=row_id)
@@ -320,29 +340,42 @@ class ClientBook:
                 counters.overage_amount += split.overage_amount
             if split.unserved:
                 counters.unserved += split.unserved
-        counters.dirty = True
+        if not counters.dirty:
+            counters.dirty = True
+            journal.counters.append(counters)
         journal.events.append((
-            row_id, event_id, self.client_id, resource, quantity, at, journal.now, period.id,
+            row_id, event_id, self.client_id, resource, quantity,
+            at if stored_at is None else stored_at,
+            journal.now if stored_at is None else journal.stored_now, period.id,
             at < period.start, split.included, wallet, split.overage_units,
             split.overage_amount, split.unserved))
         used = counters.included_used
-        if included > 0 and not self._all_alerts_recorded(period.id, resource, terms.alerts):
-            for threshold in terms.alerts:
-                if used * 100 >= included * threshold:
-                    self.alert(resource, "threshold", threshold, at)
-            if used >= included:
-                self.alert(resource, "exhausted", None, at)
+        if included:  # (Decimal truth and Decimal-to-Decimal comparisons: no int mixing)
+            due = counters.alert_at
+            if due is None:
+                due = counters.alert_at = self._next_alert_at(period.id, resource, terms.alerts,
+                                                              included)
+            if due is not _NO_ALERT_LEFT and due <= used:
+                for threshold in terms.alerts:
+                    if used * 100 >= included * threshold:
+                        self.alert(resource, "threshold", threshold, at)
+                if used >= included:
+                    self.alert(resource, "exhausted", None, at)
+                counters.alert_at = None
         if rate is None and (self.blocked[resource] or counters.included_used >= included):
             self.evaluate(resource, at, attempted=True, free_before=None)
         return split
 
-    def _all_alerts_recorded(self, period_id: int, resource: str,
-                             thresholds: tuple[int, ...]) -> bool:
-        """True once this period has every usage alert the current terms can raise (the
-        common case after exhaustion: nothing left to check per event)."""
+    def _next_alert_at(self, period_id: int, resource: str, thresholds: tuple[int, ...],
+                       included: Decimal) -> Decimal:
+        """The included use at which the next alert not yet recorded in this period is due
+        (threshold t at included × t / 100, "exhausted" at included); -1 if none is left."""
         keys = self.alert_keys
-        return (period_id, resource, "exhausted") in keys and all(
-            (period_id, resource, f"threshold:{t}") in keys for t in thresholds)
+        levels = [included * threshold / 100 for threshold in thresholds
+                  if (period_id, resource, f"threshold:{threshold}") not in keys]
+        if (period_id, resource, "exhausted") not in keys:
+            levels.append(included)
+        return min(levels) if levels else _NO_ALERT_LEFT
 
     # -- wallet ------------------------------------------------------------------------
     def credit(self, lot: Lot, application_id: int, at: datetime) -> None:
@@ -356,7 +389,7 @@ class ClientBook:
         units = lot.remaining
         self.journal.ledger(self.client_id, lot, "revoke", units, at, reason=reason)
         lot.remaining = ZERO
-        lot.dirty = True
+        self.journal.lot_changed(lot)
         self.evaluate(lot.resource, at, attempted=False, free_before=before)
         return units
 
@@ -372,12 +405,22 @@ class Journal:
         self.books: list[ClientBook] = []
         self.rows: dict[Any, list[dict[str, Any]]] = {}
         self.campaign_moves: list[tuple[int, str, bool]] = []
-        self.period_closes: list[dict[str, Any]] = []
+        self.period_closes: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []
         self.ledger_rows: list[tuple[Any, ...]] = []
+        self.event_ids: list[int] = []  # reserved, taken from the end
+        self.stored_now: str | None = None  # `now` in SQLite's storage form, for an import
+        # What changed since the last flush, listed as it changes: a flush writes these
+        # without looking at the other ten thousand books of an import.
+        self.counters: list[Counters] = []
+        self.lots: list[Lot] = []
 
     def new_id(self, model: Any) -> int:
         return int(self.tx.new_id(table_of(model)))
+
+    def reserve_event_ids(self, count: int) -> None:
+        """Take `count` usage event ids in one go (an import batch's)."""
+        self.event_ids = self.tx.new_ids(table_of(UsageEvent), count)[::-1]
 
     def _add(self, model: Any, row: dict[str, Any]) -> None:
         self.rows.setdefault(model, []).append(row)
@@ -405,14 +448,24 @@ class Journal:
                            "end": period.end, "closed_at": None})
 
     def close_period(self, period: OpenPeriod, end: datetime) -> None:
-        self.period_closes.append({"b_id": period.id, "end": end, "closed_at": end})
+        self.period_closes.append((end, end, period.id))
 
     def new_lot(self, client_id: int, lot: Lot, application_id: int | None = None) -> None:
         self._add(WalletLot, {
             "id": lot.id, "client_id": client_id, "application_id": application_id,
             "pack_id": lot.pack_id, "resource": lot.resource, "units": lot.units,
             "remaining": lot.units, "applied_at": lot.applied_at, "expires_at": lot.expires_at})
-        lot.dirty = True  # `remaining` may move again before the flush
+        self.lot_changed(lot)  # `remaining` may move again before the flush
+
+    def lot_changed(self, lot: Lot) -> None:
+        if not lot.dirty:
+            lot.dirty = True
+            self.lots.append(lot)
+
+    def counters_changed(self, counters: Counters) -> None:
+        if not counters.dirty:
+            counters.dirty = True
+            self.counters.append(counters)
 
     def move_campaigns(self, client_id: int, resource: str, blocked: bool) -> None:
         self.campaign_moves.append((client_id, resource, blocked))
@@ -434,16 +487,12 @@ class Journal:
     def flush(self) -> None:
         session = self.tx.session
         session.flush()
-        lots_by_id = {lot.id: lot for book in self.books for lots in book.lots.values()
-                      for lot in lots}
+        lots_by_id = {lot.id: lot for lot in self.lots}
         new_lot_ids: set[int] = set()
         for row in self.rows.get(WalletLot, []):
             new_lot_ids.add(row["id"])
             row["remaining"] = lots_by_id[row["id"]].remaining
-        touched = [(period_id, resource, c) for book in self.books
-                   for period_id, usage in book.touched_periods()
-                   for resource, c in usage.items()]
-        self.rows[PeriodUsage] = [_counter_row(pid, res, c) for pid, res, c in touched if c.new]
+        self.rows[PeriodUsage] = [_counter_row(c) for c in self.counters if c.new]
         model: Any
         for model in (Period, PeriodUsage, WalletLot, PaymentRequest):
             rows = self.rows.get(model)
@@ -455,34 +504,18 @@ class Journal:
             rows = self.rows.get(model)
             if rows:
                 session.execute(insert(table_of(model)), rows)
-        if self.period_closes:
-            table = table_of(Period)
-            session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                            .values(end=bindparam("end"), closed_at=bindparam("closed_at")),
-                            self.period_closes)
-        counter_rows = [_counter_row(pid, res, c) for pid, res, c in touched
-                        if c.dirty and not c.new]
-        if counter_rows:
-            table = table_of(PeriodUsage)
-            session.execute(
-                update(table).where(and_(table.c.period_id == bindparam("b_period"),
-                                         table.c.resource == bindparam("b_resource")))
-                .values({name: bindparam(name) for name in _COUNTER_FIELDS}), counter_rows)
-        lot_rows = [{"b_id": lot.id, "remaining": lot.remaining}
-                    for lot in lots_by_id.values() if lot.dirty and lot.id not in new_lot_ids]
-        if lot_rows:
-            table = table_of(WalletLot)
-            session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                            .values(remaining=bindparam("remaining")), lot_rows)
-        state_rows = [{"b_client": book.client_id, "b_resource": resource,
-                       "blocked": book.blocked[resource], "changed_at": self.now}
-                      for book in self.books for resource in book.blocked_changed]
-        if state_rows:
-            table = table_of(ResourceState)
-            session.execute(update(table).where(and_(table.c.client_id == bindparam("b_client"),
-                                                     table.c.resource == bindparam("b_resource")))
-                            .values(blocked=bindparam("blocked"),
-                                    changed_at=bindparam("changed_at")), state_rows)
+        bulk_update(session, table_of(Period), ("end", "closed_at"), ("id",),
+                    self.period_closes)
+        bulk_update(session, table_of(PeriodUsage), _COUNTER_FIELDS, ("period_id", "resource"),
+                    [(c.included, c.included_used, c.wallet_used, c.overage_units,
+                      c.overage_amount, c.unserved, c.period_id, c.resource)
+                     for c in self.counters if not c.new])
+        bulk_update(session, table_of(WalletLot), ("remaining",), ("id",),
+                    [(lot.remaining, lot.id) for lot in self.lots if lot.id not in new_lot_ids])
+        bulk_update(session, table_of(ResourceState), ("blocked", "changed_at"),
+                    ("client_id", "resource"),
+                    [(book.blocked[resource], self.now, book.client_id, resource)
+                     for book in self.books for resource in book.blocked_changed])
         for client_id, resource, blocked in self.campaign_moves:
             source, target = ("running", "paused_quota") if blocked else ("paused_quota", "running")
             session.execute(update(Campaign).where(
@@ -493,13 +526,14 @@ class Journal:
         self.period_closes = []
         self.events = []
         self.ledger_rows = []
-        for _, _, c in touched:
+        for c in self.counters:
             c.new = c.dirty = False
-        for lot in lots_by_id.values():
+        for lot in self.lots:
             lot.dirty = False
+        self.counters = []
+        self.lots = []
         for book in self.books:
             book.blocked_changed.clear()
-            book.closed_usage.clear()
             if book.period is not None:
                 book.period.new = False
 
@@ -514,12 +548,9 @@ _COUNTER_FIELDS = ("included", "included_used", "wallet_used", "overage_units",
                    "overage_amount", "unserved")
 
 
-def _counter_row(period_id: int, resource: str, c: Counters) -> dict[str, Any]:
+def _counter_row(c: Counters) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(c, name) for name in _COUNTER_FIELDS}
-    if c.new:
-        row.update(period_id=period_id, resource=resource)
-    else:
-        row.update(b_period=period_id, b_resource=resource)
+    row.update(period_id=c.period_id, resource=c.resource)
     return row
 
 
@@ -595,7 +626,7 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
                     PeriodUsage.unserved).where(PeriodUsage.period_id.in_(period_ids))):
                 usage[period_id][resource] = Counters(
                     included, included_used, wallet_used, overage_units, overage_amount,
-                    unserved)
+                    unserved, period_id=period_id, resource=resource)
             owner = {p.id: p.client_id for p in periods}
             for period_id, resource, key in conn.execute(select(
                     Alert.period_id, Alert.resource, Alert.key).where(

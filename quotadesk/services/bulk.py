@@ -6,23 +6,27 @@ column types use, skipping per-row statement processing; elsewhere through SQLAl
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Table, insert
+from sqlalchemy import Boolean, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from quotadesk.models.base import ExactDecimal, UTCDateTime, decimal_to_text
 
+#: The text of recent nonzero decimals: quantities repeat (1 SMS, 12 SMS, 1.5 minutes …), so
+#: most of a million are looked up rather than formatted.
+_DECIMAL_TEXT: dict[Decimal, str] = {}
 
-def _sqlite_decimal(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    if not value:
-        return "0"
-    return decimal_to_text(value)
+
+def _decimal_text(value: Decimal) -> str:
+    text = decimal_to_text(value)
+    if len(_DECIMAL_TEXT) < 20_000:
+        _DECIMAL_TEXT[value] = text
+    return text
 
 
 def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
@@ -45,36 +49,48 @@ def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
     return convert
 
 
-def _sqlite_bool(value: bool | None) -> int | None:
-    return None if value is None else int(value)
+def stored_time(moment: datetime) -> str:
+    """A time in SQLite's storage form (as `UTCDateTime` stores it there)."""
+    return _sqlite_datetime_column()(moment) or ""
 
 
-Converter = Callable[[Any], Any] | None
-
-
-def _converter(column_type: Any) -> Converter:
+def _kind(column_type: Any) -> str | None:
     if isinstance(column_type, ExactDecimal):
-        return _sqlite_decimal
+        return "decimal"
     if isinstance(column_type, UTCDateTime):
-        return _sqlite_datetime_column()
+        return "datetime"
     if isinstance(column_type, Boolean):
-        return _sqlite_bool
+        return "bool"
     return None
 
 
-_ROW_CONVERTERS: dict[tuple[Converter, ...], Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {}
+RowConverter = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+_FACTORIES: dict[tuple[str | None, ...], Callable[..., RowConverter]] = {}
 
 
-def _row_converter(converters: tuple[Converter, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """One compiled function per column layout: `(r[0], c1(r[1]), ...)` with no per-value loop."""
-    cached = _ROW_CONVERTERS.get(converters)
-    if cached is None:
-        names = {f"c{i}": conv for i, conv in enumerate(converters) if conv is not None}
-        parts = [f"c{i}(r[{i}])" if conv is not None else f"r[{i}]"
-                 for i, conv in enumerate(converters)]
-        cached = eval(f"lambda r: ({', '.join(parts)},)", names)
-        _ROW_CONVERTERS[converters] = cached
-    return cached
+def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
+    """A function from a row of Python values to SQLite's storage format, compiled once per
+    column layout: `(r[0], t1(r[1]), ...)`, with zeros, booleans and recent decimals
+    converted inline (a million rows an import: no call per value where none is needed)."""
+    factory = _FACTORIES.get(kinds)
+    if factory is None:
+        parts: list[str] = []
+        for i, kind in enumerate(kinds):
+            value = f"r[{i}]"
+            if kind == "decimal":
+                parts.append(f"(None if {value} is None else '0' if not {value} else "
+                             f"(known({value}) or fresh({value})))")
+            elif kind == "datetime":  # a str is already in storage form (see usage.py)
+                parts.append(f"({value} if {value}.__class__ is str else t{i}({value}))")
+            elif kind == "bool":
+                parts.append(f"(None if {value} is None else 1 if {value} else 0)")
+            else:
+                parts.append(value)
+        params = ", ".join(f"t{i}" for i, kind in enumerate(kinds) if kind == "datetime")
+        factory = eval(f"lambda {params}: lambda r: ({', '.join(parts)},)",
+                       {"known": _DECIMAL_TEXT.get, "fresh": _decimal_text})
+        _FACTORIES[kinds] = factory
+    return factory(*(_sqlite_datetime_column() for kind in kinds if kind == "datetime"))
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str],
@@ -85,8 +101,49 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str],
     if session.get_bind().dialect.name != "sqlite":
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    convert = _row_converter(tuple(_converter(table.c[name].type) for name in columns))
+    convert = _row_converter(tuple(_kind(table.c[name].type) for name in columns))
     prepared = list(map(convert, rows))
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
            f"VALUES ({', '.join('?' * len(columns))})")
     session.connection().exec_driver_sql(sql, prepared)
+
+
+def bulk_update(session: Session, table: Table, columns: Sequence[str], keys: Sequence[str],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """`UPDATE table SET columns WHERE keys` for each row: tuples of the new values in
+    `columns` order, then the keys in `keys` order, in one executemany."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        names = [*columns, *(f"b_{key}" for key in keys)]
+        statement = update(table).where(and_(*(table.c[key] == bindparam(f"b_{key}")
+                                               for key in keys)))
+        session.execute(statement.values({c: bindparam(c) for c in columns}),
+                        [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    layout = [*columns, *keys]
+    convert = _row_converter(tuple(_kind(table.c[name].type) for name in layout))
+    assignments = ", ".join(f'"{name}" = ?' for name in columns)  # "end" is a keyword
+    conditions = " AND ".join(f'"{name}" = ?' for name in keys)
+    sql = f"UPDATE {table.name} SET {assignments} WHERE {conditions}"
+    session.connection().exec_driver_sql(sql, list(map(convert, rows)))
+
+
+#: Bound parameters per lookup query: SQLite has allowed 32,766 since 3.32 (999 before).
+LOOKUP_CHUNK = 5000 if sqlite3.sqlite_version_info >= (3, 32) else 900
+
+
+def existing(session: Session, column: Any, values: Sequence[Any]) -> set[Any]:
+    """Which of `values` are already in `column` (one query per few thousand values)."""
+    found: set[Any] = set()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start:start + LOOKUP_CHUNK]
+        if sqlite:
+            sql = (f"SELECT {column.name} FROM {column.table.name} "
+                   f"WHERE {column.name} IN ({', '.join('?' * len(chunk))})")
+            found.update(value for (value,) in
+                         session.connection().exec_driver_sql(sql, tuple(chunk)))
+        else:
+            found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,27 +28,47 @@ def parse_anchor(value: object) -> Anchor:
                            "anchor") from None
 
 
+def _whole_number(value: object) -> int | None:
+    """A whole number given as an int or as plain ASCII digits; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 9:
+            return int(text)
+    return None
+
+
 def parse_due_days(value: object) -> int:
-    try:
-        days = int(str(value).strip())
-    except ValueError:
-        raise InvalidValue(f"due_days: {value!r} is not a whole number of days", "due_days") from None
+    days = _whole_number(value)
+    if days is None:
+        raise InvalidValue(f"due_days: {str(value)[:40]!r} is not a whole number of days",
+                           "due_days")
     if not 0 <= days <= 365:
         raise InvalidValue("due_days: must be between 0 and 365", "due_days")
     return days
 
 
 def parse_alerts(value: object) -> tuple[int, ...]:
-    parts: Iterable[object] = value.split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    """Usage-alert thresholds: text such as "80,95" or "80%, 95%", or a list of whole
+    percentages; an empty text or list means no alerts."""
+    parts: list[object]
+    if isinstance(value, str):
+        parts = [p for p in value.split(",") if p.strip()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        parts = list(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        parts = [value]
+    else:
+        raise InvalidValue("alerts: give whole percentages such as 80,95", "alerts")
     thresholds: set[int] = set()
     for part in parts:
-        text = str(part).strip().rstrip("%")
-        if not text:
-            continue
-        try:
-            number = int(text)
-        except ValueError:
-            raise InvalidValue(f"alerts: {part!r} is not a whole percentage", "alerts") from None
+        number = _whole_number(part.strip().removesuffix("%") if isinstance(part, str) else part)
+        if number is None:
+            raise InvalidValue(f"alerts: {str(part)[:40]!r} is not a whole percentage",
+                               "alerts")
         if not 1 <= number <= 100:
             raise InvalidValue("alerts: thresholds must be between 1 and 100", "alerts")
         thresholds.add(number)

@@ -125,6 +125,11 @@ class Tx:
         taken[table.name] = taken.get(table.name, 0) + 1
         return pool.pop()
 
+    def new_ids(self, table: Any, count: int) -> list[int]:
+        """`count` primary keys at once, for a batch that knows how many rows it may write
+        (unused ones are gaps, as after a rollback)."""
+        return self._id_chunk(table, count) if count > 0 else []
+
     def _id_chunk(self, table: Any, count: int) -> list[int]:
         session = self.session
         if session.get_bind().dialect.name == "postgresql":

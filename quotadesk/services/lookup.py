@@ -18,8 +18,11 @@ KIND_WORD: dict[Any, str] = {Client: "client", Plan: "plan", AddonPack: "pack"}
 
 
 def clean_name(value: object, field: str = "name") -> str:
-    """Names are trimmed, any Unicode, non-empty, at most 200 characters, no control chars."""
-    name = unicodedata.normalize("NFC", str(value)).strip()
+    """Names are text: trimmed, any Unicode, non-empty, at most 200 characters, no control
+    characters. Anything else (None, a number) is refused, never stored as its repr."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"{field}: must be text", field)
+    name = unicodedata.normalize("NFC", value).strip()
     if not name:
         raise InvalidValue(f"{field}: must not be empty", field)
     if len(name) > MAX_NAME:
@@ -32,9 +35,16 @@ def clean_name(value: object, field: str = "name") -> str:
 
 def clean_text(value: object, field: str, limit: int) -> str:
     """Free text (descriptions, reasons, keys): trimmed, NFC, no broken Unicode, bounded."""
-    text = unicodedata.normalize("NFC", str(value)).strip()
-    if any(unicodedata.category(ch) == "Cs" for ch in text) or "\x00" in text:
-        raise InvalidValue(f"{field}: must be valid Unicode text", field)
+    if isinstance(value, str) and value.isascii():
+        # The common case (a million event ids an import): ASCII is already NFC and has no
+        # surrogates, so only NUL is left to refuse.
+        text = value.strip()
+        if "\x00" in text:
+            raise InvalidValue(f"{field}: must be valid Unicode text", field)
+    else:
+        text = unicodedata.normalize("NFC", str(value)).strip()
+        if any(unicodedata.category(ch) == "Cs" for ch in text) or "\x00" in text:
+            raise InvalidValue(f"{field}: must be valid Unicode text", field)
     if len(text) > limit:
         raise InvalidValue(f"{field}: at most {limit} characters", field)
     return text
@@ -44,7 +54,9 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-MAX_ID = 2**63 - 1
+#: Row ids are 32-bit integer columns on PostgreSQL (SQLite's rowids are wider): no row ever
+#: has a larger id, and asking for one is "not found" rather than a database error.
+MAX_ID = 2**31 - 1
 
 
 def record_id(value: object, field: str) -> int:
@@ -57,7 +69,7 @@ def record_id(value: object, field: str) -> int:
         text = str(value).strip()
         if not (text.isascii() and text.isdigit()):
             raise InvalidValue(f"{field}: {str(value)[:40]!r} is not an id", field)
-        if len(text) > 19:
+        if len(text) > 10:
             raise NotFound(f"{field}: no {field} with that id", field)
         number = int(text)
     if not 1 <= number <= MAX_ID:
@@ -81,7 +93,7 @@ def find(session: Session, model: type[T], ref: object) -> T:
     row = session.scalars(select(model).where(model.name == text)).first()
     if row is None:
         row = session.scalars(select(model).where(model.name_key == name_key(text))).first()
-    if row is None and text.isascii() and text.isdigit() and len(text) <= 19 and \
+    if row is None and text.isascii() and text.isdigit() and len(text) <= 10 and \
             1 <= int(text) <= MAX_ID:
         row = session.get(model, int(text))
     if row is None:

@@ -8,17 +8,18 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from quotadesk.models import Client, UsageEvent
-from quotadesk.services.book import Journal, load_books
+from quotadesk.models.base import table_of
+from quotadesk.services.book import ClientBook, Journal, load_books
+from quotadesk.services.bulk import existing, stored_time
 from quotadesk.services.desk import Desk, Tx, write_op
 from quotadesk.services.dto import ImportResult, Rejection, UsageResult
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
@@ -34,7 +35,6 @@ from quotadesk.services.quantities import (
 HEADER = ("event_id", "client", "resource", "quantity", "occurred_at")
 MAX_EVENT_ID = 200
 BATCH_SIZE = 100_000
-ID_CHUNK = 500
 
 
 class UsageFileError(QuotaDeskError):
@@ -52,9 +52,23 @@ def parse_time(value: object, tz: ZoneInfo, field: str = "occurred_at") -> datet
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidValue(f"{field}: {text!r} is not an ISO 8601 time", field) from None
+    return in_utc(moment, tz, field)
+
+
+def in_utc(moment: datetime, tz: ZoneInfo, field: str) -> datetime:
+    """The same instant in UTC; a naive time is in the database's time zone.
+
+    A time within a day of datetime's limits (year 1 or 9999) may have no UTC equivalent:
+    refused as out of range rather than overflowing.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    elif moment.tzinfo is UTC:
+        return moment
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidValue(f"{field}: {moment.isoformat()} is out of range", field) from None
 
 
 def clean_event_id(value: object) -> str | None:
@@ -74,10 +88,7 @@ def record_usage(tx: Tx, *, client: object, resource: object, quantity: object,
     qty = parse_quantity(res, quantity)
     if at is not None and not isinstance(at, datetime):
         at = parse_time(at, tx.tz, "at")
-    moment = tx.now if at is None else at
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tx.tz)
-    moment = moment.astimezone(UTC)
+    moment = in_utc(tx.now if at is None else at, tx.tz, "at")
     key = clean_event_id(event_id)
     if key is not None and session.scalar(
             select(UsageEvent.id).where(UsageEvent.event_id == key)) is not None:
@@ -96,14 +107,9 @@ def record_usage(tx: Tx, *, client: object, resource: object, quantity: object,
                        late=moment < period.start, blocked=book.blocked[res.value])
 
 
-@dataclass(slots=True)
-class _Row:
-    line: int
-    event_id: str | None
-    client_id: int
-    resource: str
-    quantity: Decimal
-    at: datetime
+#: A parsed line: (line number, event id, client id, resource, quantity, time in UTC, that
+#: time as SQLite stores it or None). A plain tuple: a million of them an import.
+_Row = tuple[int, str | None, int, str, Decimal, datetime, str | None]
 
 
 class _ClientIndex:
@@ -141,36 +147,24 @@ def _reader(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, l
         # Keep reading: only the lines with bad bytes are rejected (see _parse_row).
         text = data.decode("utf-8-sig", errors="surrogateescape")
         clean = False
-    lines = _CountedLines(io.StringIO(text, newline=""))
+    lines = io.StringIO(text, newline="")
+    before = 0  # physical lines taken by the readers before the current one
     while True:
         # A line the CSV reader cannot parse (a stray quote) rejects only itself: a fresh
-        # reader carries on from the next line.
+        # reader carries on from the next line. A record is reported at the line it starts on.
         reader = csv.reader(lines, strict=True)
+        start = before + 1
         try:
             for fields in reader:
                 if not clean and any(_BAD_BYTE.search(f) for f in fields):
-                    yield lines.count, [_BAD_ENCODING]
-                    continue
-                yield lines.count, fields
+                    yield start, [_BAD_ENCODING]
+                else:
+                    yield start, fields
+                start = before + reader.line_num + 1
             return
         except csv.Error as error:
-            yield lines.count, [_BAD_CSV, str(error)]
-
-
-class _CountedLines:
-    """The file's physical lines, counted as the CSV reader takes them."""
-
-    def __init__(self, lines: Iterator[str]) -> None:
-        self.lines = lines
-        self.count = 0
-
-    def __iter__(self) -> _CountedLines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.lines)
-        self.count += 1
-        return line
+            yield start, [_BAD_CSV, str(error)]
+            before += reader.line_num
 
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
@@ -198,15 +192,19 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
     header = tuple(f.strip().lower() for f in first[1])
     if header != HEADER:
         raise UsageFileError("file: the header must be " + ",".join(HEADER), "file")
-    parser = _RowParser(_ClientIndex(desk), desk.timezone)
+    parser = _RowParser(_ClientIndex(desk), desk.timezone,
+                        render_times=desk.database.engine.dialect.name == "sqlite")
     recorded = duplicates = 0
     rejected: list[Rejection] = []
     batch: list[_Row] = []
     lines = 0
 
+    cache = _Books()
+
     def run_batch() -> None:
         nonlocal recorded, duplicates
-        result = _import_batch(desk, batch)
+        result = _import_batch(desk, batch, cache)
+        cache.committed()
         recorded += result[0]
         duplicates += result[1]
         rejected.extend(result[2])
@@ -214,22 +212,23 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
         if progress is not None:
             progress(lines)
 
-    for line, fields in rows:
-        lines = line
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # a blank line
-        try:
-            batch.append(parser.parse(line, fields))
-        except QuotaDeskError as error:
-            rejected.append(Rejection(line, error.message))
-            continue
-        if len(batch) >= batch_size:
+    with desk.database.bulk_load():
+        for line, fields in rows:
+            lines = line
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # a blank line
+            try:
+                batch.append(parser.parse(line, fields))
+            except QuotaDeskError as error:
+                rejected.append(Rejection(line, error.message))
+                continue
+            if len(batch) >= batch_size:
+                run_batch()
+                if cancelled is not None and cancelled():
+                    rejected.sort(key=lambda r: r.line)
+                    return ImportResult(recorded, duplicates, tuple(rejected), cancelled=True)
+        if batch:
             run_batch()
-            if cancelled is not None and cancelled():
-                rejected.sort(key=lambda r: r.line)
-                return ImportResult(recorded, duplicates, tuple(rejected), cancelled=True)
-    if batch:
-        run_batch()
     rejected.sort(key=lambda r: r.line)
     return ImportResult(recorded, duplicates, tuple(rejected))
 
@@ -237,73 +236,167 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
 class _RowParser:
     """Validates CSV rows; memoises the lookups that repeat across a million lines."""
 
-    def __init__(self, clients: _ClientIndex, tz: ZoneInfo) -> None:
+    def __init__(self, clients: _ClientIndex, tz: ZoneInfo, render_times: bool) -> None:
         self.clients = clients
         self.tz = tz
+        self.render_times = render_times
         self.client_ids: dict[str, int] = {}
-        self.resources: dict[str, Resource] = {}
-        self.resource_names: dict[Resource, str] = {r: r.value for r in Resource}
+        # By the resource cell as written: the resource, its name, and the quantities seen
+        # with it. The same few quantities recur ("1" SMS, "12" SMS, "1.5" minutes): each
+        # text is checked once (up to a bound, past which the rest are checked every time).
+        self.resources: dict[str, tuple[Resource, str, dict[str, Decimal]]] = {}
 
     def parse(self, line: int, fields: list[str]) -> _Row:
-        if len(fields) != len(HEADER):
+        if len(fields) != 5:
             if fields == [_BAD_ENCODING]:
                 raise InvalidValue("encoding: the line is not valid UTF-8", "encoding")
             if fields and fields[0] == _BAD_CSV:
                 raise InvalidValue(f"line: malformed CSV ({fields[1]})", "line")
             raise InvalidValue(f"expected {len(HEADER)} fields, found {len(fields)}", "line")
         event_id, client, resource, quantity, occurred = fields
-        res = self.resources.get(resource)
-        if res is None:
-            res = self.resources[resource] = parse_resource(resource)
+        known = self.resources.get(resource)
+        if known is None:
+            res = parse_resource(resource)
+            same = next((k for k in self.resources.values() if k[0] is res), None)
+            known = self.resources[resource] = same or (res, res.value, {})
         client_id = self.client_ids.get(client)
         if client_id is None:
             client_id = self.client_ids[client] = self.clients.find(client)
-        return _Row(line, clean_event_id(event_id), client_id, self.resource_names[res],
-                    fast_quantity(res, quantity), parse_time(occurred, self.tz))
+        number = known[2].get(quantity)
+        if number is None:
+            number = fast_quantity(known[0], quantity)
+            if len(known[2]) < 50_000:
+                known[2][quantity] = number
+        # The usual event id and time: plain ASCII, and ISO 8601 in UTC.
+        if event_id.isascii() and len(event_id) <= MAX_EVENT_ID and "\x00" not in event_id:
+            key = event_id.strip() or None
+        else:
+            key = clean_event_id(event_id)
+        try:
+            moment = _fromisoformat(occurred)
+        except ValueError:
+            moment = None
+        stored = None
+        if moment is None or moment.tzinfo is not UTC:
+            moment = parse_time(occurred, self.tz)
+        elif self.render_times:
+            stored = _stored_utc(occurred)
+        return (line, key, client_id, known[1], number, moment, stored)
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _stored_utc(text: str) -> str | None:
+    """SQLite's storage form of a UTC time written the usual way ("2026-03-01T09:00:30Z",
+    "…+00:00", with or without six decimals of a second), already parsed as such: by slicing
+    rather than formatting the parsed value, a million times an import."""
+    size = len(text)
+    if size not in (20, 25, 27, 32) or text[4] != "-" or text[7] != "-" or text[13] != ":" \
+            or text[16] != ":":
+        return None
+    if (size == 25 and text.endswith("+00:00")) or (size == 20 and text[19] == "Z"):
+        return f"{text[:10]} {text[11:19]}.000000"
+    if ((size == 32 and text.endswith("+00:00")) or (size == 27 and text[26] == "Z")) \
+            and text[19] == ".":
+        return f"{text[:10]} {text[11:26]}"
+    return None
 
 
 def fast_quantity(resource: Resource, value: str) -> Decimal:
-    """parse_quantity, with a quick path for the plain numbers an export is made of."""
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        return parse_quantity(resource, value)
-    if number.is_finite() and 0 < number <= MAX_AMOUNT:
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and exponent >= (
-                -MINUTE_PLACES if resource is Resource.MINUTES else 0):
-            return number
+    """parse_quantity, with a quick path for the plain numbers an export is made of: ASCII
+    digits, and for minutes at most six decimal places."""
+    if value.isascii():
+        whole, dot, places = value.partition(".")
+        if whole.isdigit() and len(whole) <= 10 and (not dot or (
+                resource is Resource.MINUTES and places.isdigit() and
+                len(places) <= MINUTE_PLACES)):
+            number = Decimal(value)
+            if 0 < number <= MAX_AMOUNT:
+                return number
     return parse_quantity(resource, value)
 
 
+class _Books:
+    """The books of an import's clients, kept from one batch to the next.
+
+    Loading ten thousand books costs more than rating a batch of their events, and between
+    two batches nothing can change them but another write. On SQLite two counters tell whether
+    one happened: `PRAGMA data_version` moves when another connection commits, and the
+    connection's `total_changes` when anything (another thread's service included) writes
+    through this one. If either moved, if the previous batch did not commit, or on PostgreSQL
+    (where the row locks are taken again each batch), the books are loaded afresh.
+    """
+
+    def __init__(self) -> None:
+        self.books: dict[int, ClientBook] = {}
+        self.mark: tuple[Any, ...] | None = None
+        self.pending: tuple[Any, ...] | None = None
+
+    def take(self, journal: Journal, client_ids: set[int]) -> dict[int, ClientBook]:
+        mark, self.mark = self.mark, None  # an attempt that does not commit leaves no mark
+        if mark is None or mark != _write_mark(journal.tx.session):
+            self.books = {}
+        books = {}
+        for client_id in client_ids:
+            book = self.books.get(client_id)
+            if book is not None:
+                book.journal = journal
+                journal.books.append(book)
+                books[client_id] = book
+        missing = client_ids - books.keys()
+        if missing:
+            loaded = load_books(journal, missing)
+            self.books.update(loaded)
+            books.update(loaded)
+        return books
+
+    def written(self, session: Any) -> None:
+        """Call after the batch's last write: the state to find at the next batch."""
+        session.flush()
+        self.pending = _write_mark(session)
+
+    def committed(self) -> None:
+        self.mark, self.pending = self.pending, None
+
+
+def _write_mark(session: Any) -> tuple[Any, ...] | None:
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    connection = session.connection().connection.driver_connection
+    version = connection.execute("PRAGMA data_version").fetchone()[0]
+    return (connection, connection.total_changes, version)
+
+
 @write_op
-def _import_batch(tx: Tx, rows: list[_Row]) -> tuple[int, int, list[Rejection]]:
+def _import_batch(tx: Tx, rows: list[_Row], cache: _Books) -> tuple[int, int, list[Rejection]]:
     session = tx.session
-    wanted = [r.event_id for r in rows if r.event_id is not None]
-    seen: set[str] = set()
-    for start in range(0, len(wanted), ID_CHUNK):
-        chunk = wanted[start:start + ID_CHUNK]
-        seen.update(session.scalars(select(UsageEvent.event_id).where(
-            UsageEvent.event_id.in_(chunk))))
+    seen = existing(session, table_of(UsageEvent).c.event_id,
+                    [row[1] for row in rows if row[1] is not None])
     journal = Journal(tx)
-    books = load_books(journal, {r.client_id for r in rows})
+    books = cache.take(journal, {row[2] for row in rows})
     for book in books.values():
         book.catch_up(tx.now)
+    journal.reserve_event_ids(len(rows))
+    journal.stored_now = stored_time(tx.now)
     recorded = duplicates = 0
     rejected: list[Rejection] = []
-    for row in rows:
-        if row.event_id is not None and row.event_id in seen:
-            duplicates += 1
-            continue
+    for line, event_id, client_id, resource, quantity, at, stored_at in rows:
+        if event_id is not None:
+            if event_id in seen:
+                duplicates += 1
+                continue
+            seen.add(event_id)
         try:
-            books[row.client_id].consume(row.resource, row.quantity, row.at, row.event_id)
+            books[client_id].consume(resource, quantity, at, event_id, stored_at)
         except QuotaDeskError as error:
-            rejected.append(Rejection(row.line, error.message))
+            rejected.append(Rejection(line, error.message))
+            if event_id is not None:
+                seen.discard(event_id)  # refused: the id may come again on a good line
             continue
-        if row.event_id is not None:
-            seen.add(row.event_id)
         recorded += 1
     journal.flush()
+    cache.written(session)
     return recorded, duplicates, rejected
 
 

@@ -1,7 +1,7 @@
 """Minimal reproductions of engine bugs found by the stateful test (`test_stateful.py`).
 
-Each one is marked `xfail(strict=True)`: fixing the engine makes it pass, which fails the run
-until the mark is removed.
+An open one is marked `xfail(strict=True)`, so that the fix makes the run fail until the mark
+is removed; a fixed one stays here as a regression test.
 """
 
 from __future__ import annotations
