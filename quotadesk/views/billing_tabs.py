@@ -56,7 +56,13 @@ from quotadesk.views.fmt import (
     validity_text,
 )
 from quotadesk.views.ops import Area, Changes
-from quotadesk.views.tables import RowFilterProxy, RowModel, fit_columns, make_table
+from quotadesk.views.tables import (
+    RowFilterProxy,
+    RowModel,
+    fit_columns,
+    make_table,
+    refit_soon,
+)
 from quotadesk.views.widgets import Card, Notice, StatTile, button_text, plain_label, section_title
 
 if TYPE_CHECKING:
@@ -667,6 +673,8 @@ class WalletTab(_ClientTab):
         self.lots.set_rows(sorted(data.detail.lots, key=lambda lot: lot.applied_at,
                                   reverse=True))
         self.ledger.set_rows(data.ledger)
+        refit_soon(self.lot_view, self.lots)
+        refit_soon(self.ledger_view, self.ledger)
         self._update_buttons()
 
     def selected_lot(self) -> LotInfo | None:
@@ -782,6 +790,7 @@ class PaymentsTab(_ClientTab):
         super().render(data)
         fmt = self.ctx.fmt
         self.model.set_rows(data.payments)
+        refit_soon(self.view, self.model)
         pending = [p for p in data.payments if p.status == "pending"]
         overdue = [p for p in pending if p.overdue]
         self.summary.setText(self.tr(
@@ -844,8 +853,10 @@ class HistoryModel(RowModel[HistoryRow]):
         self.ctx = ctx
 
     def headers(self) -> list[str]:
-        return [self.tr("Purchase date"), self.tr("Package type"), self.tr("Credits purchased"),
-                self.tr("Amount paid"), self.tr("Status"), self.tr("Expiry date")]
+        # Seed 002's words, the longer ones on two lines: all six columns fit a narrow pane
+        # (screen readers and tooltips get them on one line).
+        return [self.tr("Purchase\ndate"), self.tr("Package type"), self.tr("Credits\npurchased"),
+                self.tr("Amount\npaid"), self.tr("Status"), self.tr("Expiry\ndate")]
 
     def display(self, h: HistoryRow, column: int) -> str:
         fmt, c = self.ctx.fmt, self.Column
@@ -897,11 +908,13 @@ class HistoryTab(_ClientTab):
         self.view = make_table(self.model, self.tr("Billing history"),
                                stretch=HistoryModel.Column.PACKAGE_TYPE)
         fit_columns(self.view, {0: 105, 2: 130, 3: 100, 4: 140, 5: 100})
+        self.view.horizontalHeader().setMinimumHeight(46)  # two-line headers
         layout.addWidget(self.view, 1)
 
     def render(self, data: ClientPageData) -> None:
         super().render(data)
         self.model.set_rows(data.history)
+        refit_soon(self.view, self.model)
 
 
 class BillingTab(QTabWidget):

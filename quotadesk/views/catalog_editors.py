@@ -332,10 +332,10 @@ class PacksDialog(_CatalogDialog):
         self.add_field("archived", self.tr("Catalog"), self.archived)
         self.finish_layout(self.tr("Save pack"), cancel_text=self.tr("Close"), place_form=False)
         fit_columns(self.view, {0: 160, 1: 70, 2: 60, 3: 70})
-        self.view.setMinimumWidth(500)
+        self.view.setMinimumWidth(610)  # every column whole, "Never expires" included
         self.never.toggled.connect(lambda on: self.months.setEnabled(not on))
         self.show_archived.toggled.connect(lambda _on: self.reload())
-        self.resize(1080, 600)
+        self.resize(1180, 600)
         self.new_item()
         self.reload()
 

@@ -26,7 +26,13 @@ from quotadesk.services.dto import ClientSummary
 from quotadesk.views.context import DeskContext
 from quotadesk.views.fmt import DASH, Formatter, blocked_list, tr
 from quotadesk.views.ops import Area, Changes
-from quotadesk.views.tables import RowFilterProxy, RowModel, fit_columns, make_table
+from quotadesk.views.tables import (
+    RowFilterProxy,
+    RowModel,
+    fit_columns,
+    make_table,
+    refit_soon,
+)
 from quotadesk.views.widgets import plain_label
 
 ZERO = Decimal(0)
@@ -121,8 +127,10 @@ class ClientListModel(RowModel[ClientRow]):
     def tooltip(self, row: ClientRow, column: int) -> str | None:
         if column == self.Column.PENDING and row.overdue:
             return self.tr("{count} overdue payment request(s)").format(count=row.overdue)
-        if column == self.Column.NAME and row.email:
-            return row.email
+        if column == self.Column.NAME:
+            return f"{row.name}\n{row.email}" if row.email else row.name
+        if column in (self.Column.PLAN, self.Column.WALLET):
+            return self.display(row, column)  # whole, where the column is too narrow
         return None
 
 
@@ -159,6 +167,7 @@ class ClientListPanel(QWidget):
         self.proxy = RowFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self._selected: int | None = None
+        self._fitted = False  # column widths fitted to the rows, or restored
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 6, 12)
@@ -184,7 +193,7 @@ class ClientListPanel(QWidget):
         row.addWidget(self.status_filter)
         layout.addLayout(row)
 
-        self.table = make_table(self.model, self.tr("Client list"), proxy=self.proxy)
+        self.table = make_table(self.model, self.tr("Client list"), proxy=self.proxy, stretch=0)
         self.table.setObjectName("clientTable")
         fit_columns(self.table, {0: 150, 1: 125, 2: 125, 3: 85, 4: 110, 5: 90})
         layout.addWidget(self.table, 1)
@@ -239,6 +248,12 @@ class ClientListPanel(QWidget):
 
     def _loaded(self, rows: list[ClientRow]) -> None:
         self.model.set_rows(rows)
+        if not self._fitted and rows:
+            # Once, unless the widths a person set last time were restored: every plan name
+            # and wallet balance readable, the last column taking what is left.
+            # After this event: the layout has given the table its width by then.
+            refit_soon(self.table, self.model)
+            self._fitted = True
         self._reselect()
         self._update_buttons()
         self._update_count()
@@ -345,3 +360,4 @@ class ClientListPanel(QWidget):
         state = settings.value("clientList/header")
         if state is not None:
             self.table.horizontalHeader().restoreState(state)
+            self._fitted = True

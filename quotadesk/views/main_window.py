@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([790, 710])
+        self.splitter.setSizes([830, 670])
         self.setCentralWidget(self.splitter)
 
         self._make_actions()

@@ -8,7 +8,7 @@ from quotadesk.views.billing_tabs import HistoryModel, scrolling
 from quotadesk.views.client_data import ClientPageData
 from quotadesk.views.context import DeskContext
 from quotadesk.views.fmt import RESOURCES, blocked_list, remaining_line, resource_label
-from quotadesk.views.tables import fit_columns, make_table
+from quotadesk.views.tables import fit_columns, make_table, refit_soon
 from quotadesk.views.widgets import Notice, plain_label, section_title
 
 CONTACT_NOTE = "Contact your provider to purchase any of these add-on packs."
@@ -23,13 +23,13 @@ class PortalPreview(QWidget):
         inner = QWidget()
         inner.setObjectName("portalBackdrop")
         backdrop = QVBoxLayout(inner)
-        backdrop.setContentsMargins(24, 16, 24, 24)
+        backdrop.setContentsMargins(12, 12, 12, 16)
         self.caption = plain_label("", wrap=True, name="hint")
         backdrop.addWidget(self.caption)
         page = QFrame()
         page.setObjectName("portalPage")
         layout = QVBoxLayout(page)
-        layout.setContentsMargins(28, 22, 28, 28)
+        layout.setContentsMargins(20, 18, 20, 22)
         layout.setSpacing(12)
         layout.addWidget(plain_label(self.tr("Settings ▸ Billing"), name="portalCrumb"))
         self.title = plain_label(self.tr("Billing"), name="portalTitle")
@@ -62,9 +62,12 @@ class PortalPreview(QWidget):
 
         layout.addWidget(section_title(self.tr("Billing History")))
         self.history = HistoryModel(ctx, self)
+        # Newest first, as the service gives it: a portal's history is not re-sorted.
         self.history_view = make_table(self.history, self.tr("Client billing history"),
-                                       stretch=HistoryModel.Column.PACKAGE_TYPE)
-        fit_columns(self.history_view, {0: 110, 2: 140, 3: 110, 4: 150, 5: 110})
+                                       sortable=False)
+        fit_columns(self.history_view, {0: 84, 1: 112, 2: 96, 3: 70, 4: 62, 5: 84})
+        self.history_view.setProperty("wideColumn", HistoryModel.Column.PACKAGE_TYPE)
+        self.history_view.horizontalHeader().setMinimumHeight(46)
         self.history_view.setMinimumHeight(200)
         layout.addWidget(self.history_view)
         backdrop.addWidget(page)
@@ -127,6 +130,8 @@ class PortalPreview(QWidget):
         self.no_packs.setVisible(not detail.assigned_packs)
         self.note.setVisible(bool(detail.assigned_packs))
         self.history.set_rows(data.history)
+        # Columns sized to this client's rows once laid out; the package type gives way first.
+        refit_soon(self.history_view, self.history)
 
     def texts(self) -> list[str]:
         """Every visible text line (for tests and the screen reader summary)."""
@@ -134,3 +139,4 @@ class PortalPreview(QWidget):
 
         return [label.text() for label in self.findChildren(QLabel) if label.isVisibleTo(self)
                 and label.text()]
+

@@ -15,13 +15,16 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -106,6 +109,8 @@ class RowModel(QAbstractTableModel, Generic[Row]):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.Column):
             if role == Qt.ItemDataRole.DisplayRole:
                 return self.headers()[section]
+            if role in (Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
+                return self.headers()[section].replace("\n", " ")  # a header on two lines
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return RIGHT if section in self.numeric else LEFT
         return None
@@ -254,7 +259,12 @@ def header_width(view: QTableView, column: int) -> int:
     font = QFont(view.horizontalHeader().font())
     font.setBold(True)
     metrics = QFontMetrics(font)
-    return max((metrics.horizontalAdvance(line) for line in text.split("\n")), default=0) + 34
+    # Room for the sort arrow on the column sorted by; the others only need the margins.
+    # (Clicking a narrow header may then elide its text a little; the tooltip holds it.)
+    header = view.horizontalHeader()
+    sorted_here = view.isSortingEnabled() and header.sortIndicatorSection() == column
+    padding = 34 if sorted_here else 18
+    return max((metrics.horizontalAdvance(line) for line in text.split("\n")), default=0) + padding
 
 
 def fit_columns(view: QTableView, widths: dict[int, int] | None = None) -> None:
@@ -266,3 +276,68 @@ def fit_columns(view: QTableView, widths: dict[int, int] | None = None) -> None:
         if column == wide:
             wanted = max(wanted, WIDE_COLUMN)
         view.setColumnWidth(column, max(wanted, header_width(view, column)))
+
+
+def fit_to_contents(view: QTableView, model: RowModel[Any], *, cap: int = 240,
+                    sample: int = 2000) -> None:
+    """Size every column to its longest text among the first `sample` rows (at most `cap`
+    pixels, never narrower than its header), the last one taking what is left. If that is
+    more than the view shows, the wide column (names) gives way first, then the other text
+    columns wider than 150 pixels, each down to 110 (or its header), their longer texts
+    elided (a tooltip holds them whole)."""
+    metrics = QFontMetrics(view.font())
+    rows = model.rows[:sample]
+    count = model.columnCount()
+    widths = []
+    for column in range(count):
+        longest = max((metrics.horizontalAdvance(model.display(row, column)) for row in rows),
+                      default=0)
+        widths.append(max(min(cap, longest + 14), header_width(view, column)))
+    wide = view.property("wideColumn")
+    order = [wide] if isinstance(wide, int) and 0 <= wide < count - 1 else []
+    order += sorted((c for c in range(count - 1) if c not in order and widths[c] > 150),
+                    key=lambda c: -widths[c])
+    if not view.isVisible():
+        # A hidden tab's table has no width of its own yet: fit the contents now, and fit
+        # again to the room it has when it is shown.
+        for column in range(count - 1):
+            view.setColumnWidth(column, widths[column])
+        if view.property("refitOnShow") is None:
+            view.setProperty("refitOnShow", True)
+            view.installEventFilter(_RefitOnShow(view, model))
+        return
+    # Room for the vertical scroll bar, which the rows just set may not have shown yet.
+    room = view.viewport().width()
+    if not view.verticalScrollBar().isVisible():
+        room -= view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    excess = sum(widths) - room
+    for column in order:
+        if excess <= 0:
+            break
+        floor = max(110, header_width(view, column))
+        give = min(excess, max(0, widths[column] - floor))
+        widths[column] -= give
+        excess -= give
+    for column in range(count - 1):
+        view.setColumnWidth(column, widths[column])
+
+
+def refit_soon(view: QTableView, model: RowModel[Any]) -> None:
+    """`fit_to_contents` once the event loop has laid the view out with its new rows."""
+    QTimer.singleShot(0, view, lambda: fit_to_contents(view, model))
+
+
+class _RefitOnShow(QObject):
+    """Fits a table hidden at its last render when it is shown (once per render)."""
+
+    def __init__(self, view: QTableView, model: RowModel[Any]) -> None:
+        super().__init__(view)
+        self.view, self.model = view, model
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show:
+            self.view.removeEventFilter(self)
+            self.view.setProperty("refitOnShow", None)
+            refit_soon(self.view, self.model)
+            self.deleteLater()
+        return False

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from PySide6.QtCore import Qt
+
 from quotadesk.services import billing, clients, usage, wallet
 from quotadesk.views.billing_tabs import HistoryModel, LedgerModel, LotModel, PaymentModel
 from quotadesk.views.dialogs import RevokeDialog
@@ -104,9 +106,12 @@ def test_billing_history_with_expired_credits(qtbot, desk, clock, acme, window):
     billing.run_rollover(desk)
     tab = billing_tab(qtbot, window, "Billing history")
     C = HistoryModel.Column
-    assert [tab.model.headerData(c, _horizontal()) for c in C] == [
-        "Purchase date", "Package type", "Credits purchased", "Amount paid", "Status",
-        "Expiry date"]
+    words = ["Purchase date", "Package type", "Credits purchased", "Amount paid", "Status",
+             "Expiry date"]  # seed 002, word for word
+    shown = [tab.model.headerData(c, _horizontal()) for c in C]
+    assert [text.replace("\n", " ") for text in shown] == words  # some on two lines
+    assert [tab.model.headerData(c, _horizontal(), Qt.ItemDataRole.AccessibleTextRole)
+            for c in C] == words
     rows = {(r[C.PACKAGE_TYPE], r[C.STATUS]): r for r in _rows(tab.view)}
     sms = rows[("Additional SMS", "Pending")]
     assert sms[C.PURCHASE_DATE] == "2026-01-10" and sms[C.CREDITS] == "500 credits"
