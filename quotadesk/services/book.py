@@ -32,7 +32,7 @@ from quotadesk.models import (
     WalletLot,
 )
 from quotadesk.models.base import table_of
-from quotadesk.services.bulk import bulk_insert, bulk_update
+from quotadesk.services.bulk import _DECIMAL_TEXT, bulk_insert, bulk_update, stored
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
@@ -41,6 +41,7 @@ from quotadesk.services.rating import Split, rate_usage
 
 ZERO = Decimal(0)
 _NO_ALERT_LEFT = Decimal(-1)
+_KNOWN_TEXT = _DECIMAL_TEXT.get
 CHUNK = 2000
 
 
@@ -343,12 +344,25 @@ class ClientBook:
         if not counters.dirty:
             counters.dirty = True
             journal.counters.append(counters)
-        journal.events.append((
-            row_id, event_id, self.client_id, resource, quantity,
-            at if stored_at is None else stored_at,
-            journal.now if stored_at is None else journal.stored_now, period.id,
-            at < period.start, split.included, wallet, split.overage_units,
-            split.overage_amount, split.unserved))
+        if stored_at is None:
+            journal.events.append((
+                row_id, event_id, self.client_id, resource, quantity, at, journal.now,
+                period.id, at < period.start, split.included, wallet, split.overage_units,
+                split.overage_amount, split.unserved))
+        else:
+            # An import into SQLite: the row in storage form at once (see bulk.stored).
+            q = _KNOWN_TEXT(quantity) or stored(quantity)
+            if split.draws or split.overage_units or split.unserved:
+                journal.stored_events.append((
+                    row_id, event_id, self.client_id, resource, q, stored_at,
+                    journal.stored_now, period.id, 1 if at < period.start else 0,
+                    stored(split.included), stored(wallet), stored(split.overage_units),
+                    stored(split.overage_amount), stored(split.unserved)))
+            else:
+                journal.stored_events.append((
+                    row_id, event_id, self.client_id, resource, q, stored_at,
+                    journal.stored_now, period.id, 1 if at < period.start else 0,
+                    q, "0", "0", "0", "0"))
         used = counters.included_used
         if included:  # (Decimal truth and Decimal-to-Decimal comparisons: no int mixing)
             due = counters.alert_at
@@ -410,6 +424,7 @@ class Journal:
         self.ledger_rows: list[tuple[Any, ...]] = []
         self.event_ids: list[int] = []  # reserved, taken from the end
         self.stored_now: str | None = None  # `now` in SQLite's storage form, for an import
+        self.stored_events: list[tuple[Any, ...]] = []  # usage events in that form
         # What changed since the last flush, listed as it changes: a flush writes these
         # without looking at the other ten thousand books of an import.
         self.counters: list[Counters] = []
@@ -499,6 +514,8 @@ class Journal:
             if rows:
                 session.execute(insert(table_of(model)), rows)
         bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.events)
+        bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.stored_events,
+                    stored_form=True)
         bulk_insert(session, table_of(LedgerEntry), LEDGER_COLUMNS, self.ledger_rows)
         for model in (Alert, EmailOutbox):
             rows = self.rows.get(model)
@@ -525,6 +542,7 @@ class Journal:
         self.campaign_moves = []
         self.period_closes = []
         self.events = []
+        self.stored_events = []
         self.ledger_rows = []
         for c in self.counters:
             c.new = c.dirty = False

@@ -22,6 +22,13 @@ from quotadesk.models.base import ExactDecimal, UTCDateTime, decimal_to_text
 _DECIMAL_TEXT: dict[Decimal, str] = {}
 
 
+def stored(value: Decimal) -> str:
+    """A Decimal in SQLite's storage form (as `ExactDecimal` stores it)."""
+    if not value:
+        return "0"
+    return _DECIMAL_TEXT.get(value) or _decimal_text(value)
+
+
 def _decimal_text(value: Decimal) -> str:
     text = decimal_to_text(value)
     if len(_DECIMAL_TEXT) < 20_000:
@@ -94,18 +101,26 @@ def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str],
-                rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert `rows` (tuples in `columns` order, Python values) in one executemany."""
+                rows: Sequence[tuple[Any, ...]], *, stored_form: bool = False) -> None:
+    """Insert `rows` (tuples in `columns` order, Python values) in one executemany. With
+    `stored_form` (SQLite only), the values are already in SQLite's storage form."""
     if not rows:
+        return
+    if stored_form:
+        assert session.get_bind().dialect.name == "sqlite"
+        session.connection().exec_driver_sql(_insert_sql(table, columns),
+                                             rows if isinstance(rows, list) else list(rows))
         return
     if session.get_bind().dialect.name != "sqlite":
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     convert = _row_converter(tuple(_kind(table.c[name].type) for name in columns))
-    prepared = list(map(convert, rows))
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join('?' * len(columns))})")
-    session.connection().exec_driver_sql(sql, prepared)
+    session.connection().exec_driver_sql(_insert_sql(table, columns), list(map(convert, rows)))
+
+
+def _insert_sql(table: Table, columns: Sequence[str]) -> str:
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
 
 
 def bulk_update(session: Session, table: Table, columns: Sequence[str], keys: Sequence[str],
