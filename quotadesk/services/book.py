@@ -32,7 +32,7 @@ from quotadesk.models import (
     WalletLot,
 )
 from quotadesk.models.base import table_of
-from quotadesk.services.bulk import _DECIMAL_TEXT, bulk_insert, bulk_update, stored
+from quotadesk.services.bulk import bulk_insert, bulk_update, stored
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
@@ -41,7 +41,6 @@ from quotadesk.services.rating import Split, rate_usage
 
 ZERO = Decimal(0)
 _NO_ALERT_LEFT = Decimal(-1)
-_KNOWN_TEXT = _DECIMAL_TEXT.get
 CHUNK = 2000
 
 
@@ -227,12 +226,11 @@ class ClientBook:
         period = OpenPeriod(
             id=journal.new_id(Period), subscription_id=terms.subscription_id, start=start,
             end=next_boundary(start, terms.anchor_day, journal.tz),
-            usage={r: Counters(included=terms.included.get(r, ZERO), new=True, dirty=True)
-                   for r in RESOURCES},
+            usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in RESOURCES},
             new=True)
         for resource, counters in period.usage.items():
             counters.period_id, counters.resource = period.id, resource
-            journal.counters.append(counters)
+            journal.counters_changed(counters)
         self.period = period
         journal.open_period(self.client_id, period)
         if terms.fee > 0:
@@ -341,9 +339,7 @@ class ClientBook:
                 counters.overage_amount += split.overage_amount
             if split.unserved:
                 counters.unserved += split.unserved
-        if not counters.dirty:
-            counters.dirty = True
-            journal.counters.append(counters)
+        journal.counters_changed(counters)
         if stored_at is None:
             journal.events.append((
                 row_id, event_id, self.client_id, resource, quantity, at, journal.now,
@@ -351,7 +347,7 @@ class ClientBook:
                 split.overage_amount, split.unserved))
         else:
             # An import into SQLite: the row in storage form at once (see bulk.stored).
-            q = _KNOWN_TEXT(quantity) or stored(quantity)
+            q = stored(quantity)
             if split.draws or split.overage_units or split.unserved:
                 journal.stored_events.append((
                     row_id, event_id, self.client_id, resource, q, stored_at,

@@ -36,6 +36,14 @@ def _decimal_text(value: Decimal) -> str:
     return text
 
 
+def stored_time(moment: datetime) -> str:
+    """A time in SQLite's storage form, as `UTCDateTime` stores it there (SQLAlchemy's
+    DATETIME format: naive UTC with microseconds), so that comparisons in SQL agree with
+    rows written through the ORM."""
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(" ", "microseconds")[:26]
+
+
 def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
     """A converter for one column of one bulk insert; it remembers its last value, since a
     batch repeats the same `recorded_at` on every row."""
@@ -44,21 +52,11 @@ def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
     def convert(value: datetime | None) -> str | None:
         if value is None:
             return None
-        if value is last[0]:
-            return last[1]  # type: ignore[no-any-return]
-        moment = value if value.tzinfo is UTC else value.astimezone(UTC)
-        # SQLAlchemy's SQLite DATETIME storage format (naive UTC, microseconds), so that
-        # comparisons in SQL agree with rows written through the ORM.
-        text = moment.isoformat(" ", "microseconds")[:26]
-        last[0], last[1] = value, text
-        return text
+        if value is not last[0]:
+            last[0], last[1] = value, stored_time(value)
+        return last[1]  # type: ignore[no-any-return]
 
     return convert
-
-
-def stored_time(moment: datetime) -> str:
-    """A time in SQLite's storage form (as `UTCDateTime` stores it there)."""
-    return _sqlite_datetime_column()(moment) or ""
 
 
 def _kind(column_type: Any) -> str | None:
