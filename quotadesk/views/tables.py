@@ -293,6 +293,8 @@ def fit_to_contents(view: QTableView, model: RowModel[Any], *, cap: int = 240,
         longest = max((metrics.horizontalAdvance(model.display(row, column)) for row in rows),
                       default=0)
         widths.append(max(min(cap, longest + 14), header_width(view, column)))
+    # The stretching last column never gets narrower than its header's own size hint.
+    widths[-1] = max(widths[-1], view.horizontalHeader().sectionSizeHint(count - 1))
     wide = view.property("wideColumn")
     order = [wide] if isinstance(wide, int) and 0 <= wide < count - 1 else []
     order += sorted((c for c in range(count - 1) if c not in order and widths[c] > 150),
