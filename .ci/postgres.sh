@@ -23,6 +23,18 @@ if [ ! -f "$data/PG_VERSION" ]; then
   as_pg "$bin/initdb -D $data -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
 fi
 if ! as_pg "$bin/pg_ctl -D $data status" >/dev/null 2>&1; then
-  as_pg "$bin/pg_ctl -D $data -l $data/server.log -w -o '-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=100' start" >/dev/null
+  # A port nobody listens on can still be taken: an outgoing connection's local port lies in
+  # the same range (32768-60999 on Linux). If the server cannot bind, try the next ports.
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if as_pg "$bin/pg_ctl -D $data -l $data/server.log -w -o '-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=100' start" >/dev/null; then
+      break
+    fi
+    if [ "$attempt" = 10 ] || [ "${CI:-}" != "true" ]; then
+      echo "postgres.sh: the server did not start; see $data/server.log" >&2
+      exit 1
+    fi
+    port=$((port + 1))
+    while (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+  done
 fi
 echo "postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
