@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 APP_NAME = "QuotaDesk"
 
@@ -215,8 +216,32 @@ def _self_test(folder: Path) -> None:
             raise SelfTestFailed(f"the wallet holds {balance} minutes, expected 100")
         _self_test_window(desk, client.id, QSettings(str(folder / "settings.ini"),
                                                      QSettings.Format.IniFormat))
+        _self_test_import(desk, folder)
     finally:
         desk.close()
+
+
+def _self_test_import(desk: Any, folder: Path) -> None:
+    """A usage import through the writer process (in the frozen app, this executable started
+    again by multiprocessing): 60 minutes, 50 included and 10 from the pack. The writer must
+    start and answer (the import alone would fall back to one process without it)."""
+    from quotadesk.services import clients, usage
+    from quotadesk.services.import_writer import ImportWriter
+
+    writer = ImportWriter(folder / "self-test.db")
+    try:
+        writer.lock()
+    finally:
+        writer.close()
+
+    source = folder / "usage.csv"
+    at = desk.clock().strftime("%Y-%m-%dT%H:%M:%S")
+    source.write_text("event_id,client,resource,quantity,occurred_at\n" + "".join(
+        f"self-test-{n},Self-test client,minutes,20,{at}\n" for n in range(3)), "utf-8")
+    result = usage.import_usage(desk, source, batch_size=2, pipelined=True)
+    minutes = clients.client_detail(desk, "Self-test client").resources["minutes"]
+    if (result.recorded, minutes.included_used, minutes.wallet) != (3, 50, 90):
+        raise SelfTestFailed(f"the usage import gave {result}, {minutes}")
 
 
 def _self_test_window(desk: object, client_id: int, settings: object) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from quotadesk.models import (
     Alert,
@@ -32,7 +32,7 @@ from quotadesk.models import (
     WalletLot,
 )
 from quotadesk.models.base import table_of
-from quotadesk.services.bulk import bulk_insert, bulk_update, stored
+from quotadesk.services.bulk import Recorded, bulk_insert, bulk_update, stored
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
@@ -40,6 +40,9 @@ from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
 from quotadesk.services.rating import Split, rate_usage
 
 ZERO = Decimal(0)
+#: The resources as the plain text stored in rows (not the enum: a batch's rows are pickled
+#: for an import's writer process, which then needs nothing of this package to read them).
+NAMES: tuple[str, ...] = tuple(r.value for r in RESOURCES)
 _NO_ALERT_LEFT = Decimal(-1)
 CHUNK = 2000
 
@@ -180,7 +183,7 @@ class ClientBook:
             if cancelling and boundary == now:
                 break
             self.open_period(boundary)
-            for resource in RESOURCES:
+            for resource in NAMES:
                 self.evaluate(resource, boundary, attempted=False, free_before=None)
         expired |= self._expire(now)
         for name in expired:
@@ -226,7 +229,7 @@ class ClientBook:
         period = OpenPeriod(
             id=journal.new_id(Period), subscription_id=terms.subscription_id, start=start,
             end=next_boundary(start, terms.anchor_day, journal.tz),
-            usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in RESOURCES},
+            usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in NAMES},
             new=True)
         for resource, counters in period.usage.items():
             counters.period_id, counters.resource = period.id, resource
@@ -250,7 +253,7 @@ class ClientBook:
 
     def take_terms(self, terms: Terms, now: datetime) -> None:
         """Re-subscribing: new terms apply from now; the current period runs on (SPEC §8)."""
-        before = {r: self.free(r, now) for r in RESOURCES}
+        before = {r: self.free(r, now) for r in NAMES}
         self.terms = terms
         if self.period is not None:
             for resource, counters in self.period.usage.items():
@@ -259,7 +262,7 @@ class ClientBook:
                 if counters.included != included:
                     counters.included = included
                     self.journal.counters_changed(counters)
-        for resource in RESOURCES:
+        for resource in NAMES:
             self.evaluate(resource, now, attempted=False, free_before=before[resource])
 
     # -- blocking ----------------------------------------------------------------------
@@ -407,8 +410,11 @@ class ClientBook:
 class Journal:
     """Rows a transaction will write, flushed in dependency order with bulk statements."""
 
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Any, record: Recorded | None = None) -> None:
         self.tx = tx
+        #: Where `flush` puts its statements instead of running them (SQLite only): an
+        #: import's batch, for its writer process to run (see import_writer.py).
+        self.record = record
         self.now: datetime = tx.now
         self.currency: str = tx.currency
         self.tz = tx.tz
@@ -494,10 +500,20 @@ class Journal:
                                     "to_address": book.email, "subject": subject, "body": body,
                                     "created_at": self.now, "sent_at": None})
 
+    def _insert_rows(self, model: Any) -> None:
+        rows = self.rows.get(model)
+        if rows:
+            columns = tuple(rows[0])
+            bulk_insert(self.tx.session, table_of(model), columns,
+                        [tuple(row[name] for name in columns) for row in rows],
+                        record=self.record)
+
     # -- writing -------------------------------------------------------------------------
     def flush(self) -> None:
         session = self.tx.session
-        session.flush()
+        record = self.record
+        if record is None:
+            session.flush()
         lots_by_id = {lot.id: lot for lot in self.lots}
         new_lot_ids: set[int] = set()
         for row in self.rows.get(WalletLot, []):
@@ -506,34 +522,35 @@ class Journal:
         self.rows[PeriodUsage] = [_counter_row(c) for c in self.counters if c.new]
         model: Any
         for model in (Period, PeriodUsage, WalletLot, PaymentRequest):
-            rows = self.rows.get(model)
-            if rows:
-                session.execute(insert(table_of(model)), rows)
-        bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.events)
+            self._insert_rows(model)
+        bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.events, record=record)
         bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.stored_events,
-                    stored_form=True)
-        bulk_insert(session, table_of(LedgerEntry), LEDGER_COLUMNS, self.ledger_rows)
+                    stored_form=True, record=record)
+        bulk_insert(session, table_of(LedgerEntry), LEDGER_COLUMNS, self.ledger_rows,
+                    record=record)
         for model in (Alert, EmailOutbox):
-            rows = self.rows.get(model)
-            if rows:
-                session.execute(insert(table_of(model)), rows)
+            self._insert_rows(model)
         bulk_update(session, table_of(Period), ("end", "closed_at"), ("id",),
-                    self.period_closes)
+                    self.period_closes, record=record)
         bulk_update(session, table_of(PeriodUsage), _COUNTER_FIELDS, ("period_id", "resource"),
                     [(c.included, c.included_used, c.wallet_used, c.overage_units,
                       c.overage_amount, c.unserved, c.period_id, c.resource)
-                     for c in self.counters if not c.new])
+                     for c in self.counters if not c.new], record=record)
         bulk_update(session, table_of(WalletLot), ("remaining",), ("id",),
-                    [(lot.remaining, lot.id) for lot in self.lots if lot.id not in new_lot_ids])
+                    [(lot.remaining, lot.id) for lot in self.lots if lot.id not in new_lot_ids],
+                    record=record)
         bulk_update(session, table_of(ResourceState), ("blocked", "changed_at"),
                     ("client_id", "resource"),
                     [(book.blocked[resource], self.now, book.client_id, resource)
-                     for book in self.books for resource in book.blocked_changed])
+                     for book in self.books for resource in book.blocked_changed],
+                    record=record)
+        # In the order they happened: a resource blocked and freed in one batch ends running.
+        moves = []
         for client_id, resource, blocked in self.campaign_moves:
             source, target = ("running", "paused_quota") if blocked else ("paused_quota", "running")
-            session.execute(update(Campaign).where(
-                Campaign.client_id == client_id, Campaign.resource == resource,
-                Campaign.status == source).values(status=target, updated_at=self.now))
+            moves.append((target, self.now, client_id, resource, source))
+        bulk_update(session, table_of(Campaign), ("status", "updated_at"),
+                    ("client_id", "resource", "status"), moves, record=record)
         self.rows = {}
         self.campaign_moves = []
         self.period_closes = []
@@ -608,7 +625,7 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
         for client_id, name, email in conn.execute(query):
             books[client_id] = ClientBook(
                 client_id=client_id, name=name, email=email, terms=None, period=None,
-                lots={r: [] for r in RESOURCES}, blocked={r: False for r in RESOURCES},
+                lots={r: [] for r in NAMES}, blocked={r: False for r in NAMES},
                 alert_keys=set(), journal=journal)
         # Plain column rows, not ORM objects: an import loads ten thousand books a batch.
         subs = conn.execute(select(
@@ -670,12 +687,12 @@ def terms_from(sub: Any, terms: Sequence[Any]) -> Terms:
     return Terms(
         subscription_id=sub.id, plan_name=sub.plan_name, fee=sub.fee, anchor_day=sub.anchor_day,
         addons=sub.addons, due_days=sub.due_days, alerts=parse_alerts(sub.alert_thresholds),
-        included={r.value: ZERO for r in RESOURCES} | {t.resource: t.included for t in terms},
+        included=dict.fromkeys(NAMES, ZERO) | {t.resource: t.included for t in terms},
         rates=_rates(terms))
 
 
 def _rates(terms: Sequence[Any]) -> dict[str, Decimal | None]:
-    rates: dict[str, Decimal | None] = {r.value: None for r in RESOURCES}
+    rates: dict[str, Decimal | None] = dict.fromkeys(NAMES)
     rates.update({t.resource: t.overage_rate for t in terms})
     return rates
 

@@ -12,10 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Boolean, Date, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from quotadesk.models.base import ExactDecimal, UTCDateTime, decimal_to_text
+
+#: Statements recorded to run elsewhere (an import's writer process): SQL and its rows, in
+#: SQLite's storage form, in the order they must run.
+Recorded = list[tuple[str, list[tuple[Any, ...]]]]
 
 #: The text of recent nonzero decimals: quantities repeat (1 SMS, 12 SMS, 1.5 minutes …), so
 #: most of a million are looked up rather than formatted.
@@ -30,6 +34,8 @@ def stored(value: Decimal) -> str:
 
 
 def _decimal_text(value: Decimal) -> str:
+    if not isinstance(value, Decimal):  # as ExactDecimal refuses it: no float reaches a row
+        raise TypeError(f"ExactDecimal takes Decimal, not {type(value).__name__}")
     text = decimal_to_text(value)
     if len(_DECIMAL_TEXT) < 20_000:
         _DECIMAL_TEXT[value] = text
@@ -53,6 +59,8 @@ def _sqlite_datetime_column() -> Callable[[datetime | None], str | None]:
         if value is None:
             return None
         if value is not last[0]:
+            if value.tzinfo is None:  # as UTCDateTime refuses it
+                raise ValueError("naive datetime given to a UTC column")
             last[0], last[1] = value, stored_time(value)
         return last[1]  # type: ignore[no-any-return]
 
@@ -66,6 +74,8 @@ def _kind(column_type: Any) -> str | None:
         return "datetime"
     if isinstance(column_type, Boolean):
         return "bool"
+    if isinstance(column_type, Date):
+        return "date"
     return None
 
 
@@ -89,6 +99,8 @@ def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
                 parts.append(f"({value} if {value}.__class__ is str else t{i}({value}))")
             elif kind == "bool":
                 parts.append(f"(None if {value} is None else 1 if {value} else 0)")
+            elif kind == "date":  # SQLAlchemy's DATE on SQLite: ISO text
+                parts.append(f"(None if {value} is None else {value}.isoformat())")
             else:
                 parts.append(value)
         params = ", ".join(f"t{i}" for i, kind in enumerate(kinds) if kind == "datetime")
@@ -99,35 +111,48 @@ def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str],
-                rows: Sequence[tuple[Any, ...]], *, stored_form: bool = False) -> None:
+                rows: Sequence[tuple[Any, ...]], *, stored_form: bool = False,
+                record: Recorded | None = None) -> None:
     """Insert `rows` (tuples in `columns` order, Python values) in one executemany. With
-    `stored_form` (SQLite only), the values are already in SQLite's storage form."""
+    `stored_form` (SQLite only), the values are already in SQLite's storage form. With
+    `record` (SQLite only), the statement is appended there instead of run."""
     if not rows:
         return
+    sql = _insert_sql(table, columns)
     if stored_form:
-        assert session.get_bind().dialect.name == "sqlite"
-        session.connection().exec_driver_sql(_insert_sql(table, columns),
-                                             rows if isinstance(rows, list) else list(rows))
+        _run_stored(session, sql, rows if isinstance(rows, list) else list(rows), record)
         return
     if session.get_bind().dialect.name != "sqlite":
+        assert record is None
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     convert = _row_converter(tuple(_kind(table.c[name].type) for name in columns))
-    session.connection().exec_driver_sql(_insert_sql(table, columns), list(map(convert, rows)))
+    _run_stored(session, sql, list(map(convert, rows)), record)
+
+
+def _run_stored(session: Session, sql: str, rows: list[tuple[Any, ...]],
+                record: Recorded | None) -> None:
+    assert session.get_bind().dialect.name == "sqlite"
+    if record is None:
+        session.connection().exec_driver_sql(sql, rows)
+    else:
+        record.append((sql, rows))
 
 
 def _insert_sql(table: Table, columns: Sequence[str]) -> str:
-    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})")
+    names = ", ".join(f'"{name}"' for name in columns)  # "end", "key": keywords
+    return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def bulk_update(session: Session, table: Table, columns: Sequence[str], keys: Sequence[str],
-                rows: Sequence[tuple[Any, ...]]) -> None:
-    """`UPDATE table SET columns WHERE keys` for each row: tuples of the new values in
-    `columns` order, then the keys in `keys` order, in one executemany."""
+                rows: Sequence[tuple[Any, ...]], *, record: Recorded | None = None) -> None:
+    """`UPDATE table SET columns WHERE keys` for each row, in order: tuples of the new values
+    in `columns` order, then the keys in `keys` order, in one executemany (with `record`,
+    SQLite only, appended there instead of run)."""
     if not rows:
         return
     if session.get_bind().dialect.name != "sqlite":
+        assert record is None
         names = [*columns, *(f"b_{key}" for key in keys)]
         statement = update(table).where(and_(*(table.c[key] == bindparam(f"b_{key}")
                                                for key in keys)))
@@ -139,7 +164,7 @@ def bulk_update(session: Session, table: Table, columns: Sequence[str], keys: Se
     assignments = ", ".join(f'"{name}" = ?' for name in columns)  # "end" is a keyword
     conditions = " AND ".join(f'"{name}" = ?' for name in keys)
     sql = f"UPDATE {table.name} SET {assignments} WHERE {conditions}"
-    session.connection().exec_driver_sql(sql, list(map(convert, rows)))
+    _run_stored(session, sql, list(map(convert, rows)), record)
 
 
 #: Bound parameters per lookup query: SQLite has allowed 32,766 since 3.32 (999 before).

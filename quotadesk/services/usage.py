@@ -9,20 +9,22 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from quotadesk.db import sqlite_path
 from quotadesk.models import Client, UsageEvent
 from quotadesk.models.base import table_of
 from quotadesk.services.book import ClientBook, Journal, load_books
-from quotadesk.services.bulk import existing, stored_time
-from quotadesk.services.desk import Desk, Tx, write_op
+from quotadesk.services.bulk import Recorded, existing, stored_time
+from quotadesk.services.desk import EXACT, Desk, Tx, write_op
 from quotadesk.services.dto import ImportResult, Rejection, UsageResult
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.import_writer import ImportWriter, WriterStopped, batch_message
 from quotadesk.services.lookup import clean_text, find, name_key
 from quotadesk.services.quantities import (
     MAX_AMOUNT,
@@ -177,11 +179,14 @@ CancelFn = Callable[[], bool]
 
 def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
                  batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None,
-                 cancelled: CancelFn | None = None) -> ImportResult:
+                 cancelled: CancelFn | None = None,
+                 pipelined: bool | None = None) -> ImportResult:
     """Import a usage CSV (SPEC §7): each batch all-or-nothing, committed in file order.
 
     A bad line rejects only itself. Cancelling stops between batches; what was committed
-    stays, and a second run counts those events as duplicates.
+    stays, and a second run counts those events as duplicates. A large file on a SQLite file
+    database is written by a second process while the next batch is rated (`pipelined`:
+    None decides by the file's size).
     """
     rows = _reader(source)
     try:
@@ -194,43 +199,209 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
         raise UsageFileError("file: the header must be " + ",".join(HEADER), "file")
     parser = _RowParser(_ClientIndex(desk), desk.timezone,
                         render_times=desk.database.engine.dialect.name == "sqlite")
-    recorded = duplicates = 0
-    rejected: list[Rejection] = []
-    batch: list[_Row] = []
-    lines = 0
-
-    cache = _Books()
-
-    def run_batch() -> None:
-        nonlocal recorded, duplicates
-        result = _import_batch(desk, batch, cache)
-        cache.committed()
-        recorded += result[0]
-        duplicates += result[1]
-        rejected.extend(result[2])
-        batch.clear()
-        if progress is not None:
-            progress(lines)
-
+    database = sqlite_path(desk.database.url)
+    if pipelined is None:
+        pipelined = _pipeline_wanted(source)
+    totals = _Totals()
     with desk.database.bulk_load():
-        for line, fields in rows:
-            lines = line
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue  # a blank line
-            try:
-                batch.append(parser.parse(line, fields))
-            except QuotaDeskError as error:
-                rejected.append(Rejection(line, error.message))
-                continue
-            if len(batch) >= batch_size:
-                run_batch()
-                if cancelled is not None and cancelled():
-                    rejected.sort(key=lambda r: r.line)
-                    return ImportResult(recorded, duplicates, tuple(rejected), cancelled=True)
-        if batch:
-            run_batch()
-    rejected.sort(key=lambda r: r.line)
-    return ImportResult(recorded, duplicates, tuple(rejected))
+        if pipelined and database is not None:
+            # The writer waits for the first batch: a smaller one gets it going sooner.
+            opening = batch_size // 8 if batch_size >= RAMP_FROM else batch_size
+            done = _import_pipelined(desk, database, _batches(rows, parser, batch_size, opening),
+                                     totals, progress, cancelled)
+        else:
+            done = _import_in_turn(desk, _batches(rows, parser, batch_size, batch_size),
+                                   totals, progress, cancelled)
+    return totals.result(cancelled=not done)
+
+
+#: Files from this size up are imported with a writer process (a few batches' worth: below
+#: it, starting the process costs more than the overlap saves).
+PIPELINE_BYTES = 8 << 20
+
+
+def _pipeline_wanted(source: str | os.PathLike[str] | IO[bytes]) -> bool:
+    """By the file's size, unless QUOTADESK_IMPORT_WRITER says `always` or `never` (a way
+    out where a second process cannot be started)."""
+    choice = os.environ.get("QUOTADESK_IMPORT_WRITER", "").strip().lower()
+    if choice in ("always", "never"):
+        return choice == "always"
+    try:
+        return isinstance(source, (str, os.PathLike)) and \
+            os.path.getsize(source) >= PIPELINE_BYTES
+    except OSError:
+        return False  # the reader says what is wrong with the file
+
+
+class _Batch:
+    """Consecutive lines of the file: the rows to rate, the lines refused before rating, and
+    (once rated) what became of the rows."""
+
+    __slots__ = ("duplicates", "line", "message", "recorded", "refused", "rejected", "rows",
+                 "seen")
+
+    def __init__(self) -> None:
+        self.rows: list[_Row] = []
+        self.rejected: list[Rejection] = []  # lines that did not parse
+        self.line = 0  # the last line read into this batch
+        self.recorded = self.duplicates = 0
+        self.refused: list[Rejection] = []  # rows the rules refused
+        self.seen: set[str] = set()  # event ids stored once this batch is
+        self.message = b""  # its statements, for the writer process
+
+
+#: Pipelined batches of at least this size start smaller (an eighth, a quarter, a half).
+RAMP_FROM = 10_000
+
+
+def _batches(lines: Iterator[tuple[int, list[str]]], parser: _RowParser,
+             size: int, first: int) -> Iterator[_Batch]:
+    """Batches of `size` rows, the first of `first` and each next one twice the one before
+    until `size`."""
+    batch = _Batch()
+    limit = max(1, min(first, size))
+    for line, fields in lines:
+        batch.line = line
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line
+        try:
+            batch.rows.append(parser.parse(line, fields))
+        except QuotaDeskError as error:
+            batch.rejected.append(Rejection(line, error.message))
+            continue
+        if len(batch.rows) >= limit:
+            yield batch
+            batch = _Batch()
+            limit = min(size, limit * 2)
+    if batch.rows or batch.rejected:
+        yield batch
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.recorded = self.duplicates = 0
+        self.rejected: list[Rejection] = []
+
+    def add(self, batch: _Batch, progress: ProgressFn | None) -> None:
+        self.recorded += batch.recorded
+        self.duplicates += batch.duplicates
+        self.rejected += batch.rejected
+        self.rejected += batch.refused
+        if progress is not None and batch.rows:
+            progress(batch.line)
+
+    def result(self, cancelled: bool) -> ImportResult:
+        self.rejected.sort(key=lambda r: r.line)
+        return ImportResult(self.recorded, self.duplicates, tuple(self.rejected),
+                            cancelled=cancelled)
+
+
+def _import_in_turn(desk: Desk, batches: Iterator[_Batch], totals: _Totals,
+                    progress: ProgressFn | None, cancelled: CancelFn | None) -> bool:
+    """Rate and write each batch in one transaction of this process. False if cancelled."""
+    cache = _Books()
+    for n, batch in enumerate(batches):
+        if n and cancelled is not None and cancelled():
+            return False
+        if batch.rows:
+            _import_batch(desk, batch, cache)
+            cache.committed()
+        totals.add(batch, progress)
+    return True
+
+
+def _import_pipelined(desk: Desk, database: Path, batches: Iterator[_Batch], totals: _Totals,
+                      progress: ProgressFn | None, cancelled: CancelFn | None) -> bool:
+    """Rate batch n+1 while the writer process writes batch n. False if cancelled.
+
+    Where the writer process cannot be started (a caller that is itself a daemonic process,
+    an embedding executable that cannot start itself again), the import runs in turn."""
+    try:
+        writer = ImportWriter(database)
+    except Exception:
+        return _import_in_turn(desk, batches, totals, progress, cancelled)
+    try:
+        writer.lock()  # what is read for the first batch stays true until it is written
+    except WriterStopped:
+        writer.close()
+        return _import_in_turn(desk, batches, totals, progress, cancelled)
+    try:
+        done = _write_pipelined(_PipelineRater(desk, writer), batches, totals, progress,
+                                cancelled)
+    except BaseException:
+        writer.kill()  # a batch still being written is rolled back: it was never reported
+        raise
+    writer.close()
+    return done
+
+
+def _write_pipelined(rater: _PipelineRater, batches: Iterator[_Batch], totals: _Totals,
+                     progress: ProgressFn | None, cancelled: CancelFn | None) -> bool:
+    writer = rater.writer
+    sent: _Batch | None = None  # written, or being written, by the writer
+    for batch in batches:
+        if not batch.rows:
+            totals.add(batch, progress)
+            continue
+        rater.rate(batch, after=sent)
+        if sent is not None:
+            rater.settle(sent, batch)
+            totals.add(sent, progress)
+            sent = None
+            if cancelled is not None and cancelled():
+                return False  # `batch` is rated, but nothing of it is written
+        writer.write(batch.message)
+        sent = batch
+    if sent is not None:
+        rater.settle(sent, None)
+        totals.add(sent, progress)
+    return True
+
+
+class _PipelineRater:
+    """Rates batches for the writer process: books, row ids and event ids carried from one
+    batch to the next, since the batches before are not (yet) in the database."""
+
+    def __init__(self, desk: Desk, writer: ImportWriter) -> None:
+        """`writer` holds the write lock for the first batch."""
+        self.desk = desk
+        self.writer = writer
+        self.cache = _Books(carried=True)
+        self.id_marks: dict[str, int] = {}
+        self.fresh = False  # True: nothing carried is known to be true any more
+
+    def rate(self, batch: _Batch, after: _Batch | None) -> None:
+        if self.fresh:
+            self.writer.lock()  # what is read now stays true until this batch is written
+            self.cache = _Books(carried=True)
+            self.id_marks = {}
+            self.fresh = False
+        with localcontext(EXACT), self.desk.database.session(write=False) as session:
+            session.info["id_marks"] = self.id_marks  # the next ids after the unwritten rows
+            statements: Recorded = []
+            journal = _rate(Tx(session, self.desk.clock(), self.desk), batch, self.cache,
+                            after.seen if after is not None else None, statements)
+            # Ids taken but not used (duplicates, refused lines) are handed back, as a commit
+            # does: the next batch numbers its rows on from the last one written, as in turn.
+            for table, pool in session.info.get("id_pools", {}).items():
+                if pool:
+                    self.id_marks[table] = pool[-1]
+            if journal.event_ids:
+                self.id_marks[table_of(UsageEvent).name] = journal.event_ids[-1]
+        batch.message = batch_message(statements)
+
+    def settle(self, sent: _Batch, rated: _Batch | None) -> None:
+        """Wait until `sent` is committed. If another connection committed first, `sent` was
+        stale, and so is `rated` (rated on top of it): both are rated again under the lock."""
+        if self.writer.written():
+            return
+        self.fresh = True
+        self.rate(sent, after=None)
+        self.writer.write(sent.message)
+        if rated is not None:
+            self.rate(rated, after=sent)
+        if not self.writer.written():  # impossible: written under the lock taken to rate it
+            raise WriterStopped("import: the writer refused a batch rated under its lock")
 
 
 class _RowParser:
@@ -321,21 +492,26 @@ class _Books:
     """The books of an import's clients, kept from one batch to the next.
 
     Loading ten thousand books costs more than rating a batch of their events, and between
-    two batches nothing can change them but another write. On SQLite two counters tell whether
-    one happened: `PRAGMA data_version` moves when another connection commits, and the
-    connection's `total_changes` when anything (another thread's service included) writes
-    through this one. If either moved, if the previous batch did not commit, or on PostgreSQL
-    (where the row locks are taken again each batch), the books are loaded afresh.
+    two batches nothing can change them but another write. In an import in turn, on SQLite,
+    two counters tell whether one happened: `PRAGMA data_version` moves when another
+    connection commits, and the connection's `total_changes` when anything (another thread's
+    service included) writes through this one. If either moved, if the previous batch did not
+    commit, or on PostgreSQL (where the row locks are taken again each batch), the books are
+    loaded afresh.
+
+    `carried`: the books are the importer's own state ahead of the database (a pipelined
+    import, whose writer process refuses a batch if anything else wrote): always kept.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, carried: bool = False) -> None:
         self.books: dict[int, ClientBook] = {}
+        self.carried = carried
         self.mark: tuple[Any, ...] | None = None
         self.pending: tuple[Any, ...] | None = None
 
     def take(self, journal: Journal, client_ids: set[int]) -> dict[int, ClientBook]:
         mark, self.mark = self.mark, None  # an attempt that does not commit leaves no mark
-        if mark is None or mark != _write_mark(journal.tx.session):
+        if not self.carried and (mark is None or mark != _write_mark(journal.tx.session)):
             self.books = {}
         books = {}
         for client_id in client_ids:
@@ -369,18 +545,29 @@ def _write_mark(session: Any) -> tuple[Any, ...] | None:
 
 
 @write_op
-def _import_batch(tx: Tx, rows: list[_Row], cache: _Books) -> tuple[int, int, list[Rejection]]:
+def _import_batch(tx: Tx, batch: _Batch, cache: _Books) -> None:
+    _rate(tx, batch, cache, None, None)
+    cache.written(tx.session)
+
+
+def _rate(tx: Tx, batch: _Batch, cache: _Books, unwritten: set[str] | None,
+          record: Recorded | None) -> Journal:
+    """Rate a batch's rows and write them (or `record` the statements that would): event ids
+    already stored, or in `unwritten` (a batch still being written), are duplicates."""
+    rows = batch.rows
     session = tx.session
-    seen = existing(session, table_of(UsageEvent).c.event_id,
-                    [row[1] for row in rows if row[1] is not None])
-    journal = Journal(tx)
+    event_ids = [row[1] for row in rows if row[1] is not None]
+    seen = existing(session, table_of(UsageEvent).c.event_id, event_ids)
+    if unwritten:
+        seen.update(event_id for event_id in event_ids if event_id in unwritten)
+    journal = Journal(tx, record)
     books = cache.take(journal, {row[2] for row in rows})
     for book in books.values():
         book.catch_up(tx.now)
     journal.reserve_event_ids(len(rows))
     journal.stored_now = stored_time(tx.now)
     recorded = duplicates = 0
-    rejected: list[Rejection] = []
+    refused: list[Rejection] = []
     for line, event_id, client_id, resource, quantity, at, stored_at in rows:
         if event_id is not None:
             if event_id in seen:
@@ -390,14 +577,15 @@ def _import_batch(tx: Tx, rows: list[_Row], cache: _Books) -> tuple[int, int, li
         try:
             books[client_id].consume(resource, quantity, at, event_id, stored_at)
         except QuotaDeskError as error:
-            rejected.append(Rejection(line, error.message))
+            refused.append(Rejection(line, error.message))
             if event_id is not None:
                 seen.discard(event_id)  # refused: the id may come again on a good line
             continue
         recorded += 1
     journal.flush()
-    cache.written(session)
-    return recorded, duplicates, rejected
+    batch.recorded, batch.duplicates, batch.refused, batch.seen = \
+        recorded, duplicates, refused, seen
+    return journal
 
 
 __all__ = ["HEADER", "Resource", "UsageFileError", "import_usage", "parse_time", "record_usage"]

@@ -46,6 +46,10 @@ class Formatter:
     def qty(self, number: Decimal | None) -> str:
         return DASH if number is None else format_quantity(number)
 
+    def count(self, number: int) -> str:
+        """A count of things (lines, events), grouped as quantities are: "250,000"."""
+        return format_quantity(Decimal(number))
+
     def units(self, resource: str, number: Decimal) -> str:
         """"100 minutes", "500 credits" (seed 000 and 002's words)."""
         return tr("{count} {unit}").format(count=format_quantity(number),

@@ -198,9 +198,10 @@ class ImportUsageDialog(FormDialog):
 
     def _done(self, result: object) -> None:
         assert isinstance(result, ImportResult)
-        lines = [self.tr("Recorded: {n}").format(n=result.recorded),
-                 self.tr("Duplicates: {n}").format(n=result.duplicates),
-                 self.tr("Rejected: {n}").format(n=len(result.rejected))]
+        count = self.ctx.fmt.count
+        lines = [self.tr("Recorded: {n}").format(n=count(result.recorded)),
+                 self.tr("Duplicates: {n}").format(n=count(result.duplicates)),
+                 self.tr("Rejected: {n}").format(n=count(len(result.rejected)))]
         title = self.tr("Import finished")
         kind = "warning" if result.rejected else "success"
         if result.cancelled:

@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 import shiboken6
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 
@@ -68,8 +69,11 @@ def _write(tmp_path, lines):
     return str(path)
 
 
+@pytest.mark.parametrize("writer", ["never", "always"],
+                         ids=["in one process", "with its writer process"])
 def test_import_usage_file_with_progress_and_rejected_lines(qtbot, desk, acme, window,
-                                                            tmp_path):
+                                                            tmp_path, monkeypatch, writer):
+    monkeypatch.setenv("QUOTADESK_IMPORT_WRITER", writer)  # (a large file's default)
     path = _write(tmp_path, [
         "e1,Acme,minutes,100,2026-01-10T08:00:00",
         "e2,Nobody,minutes,1,2026-01-10T08:00:00",

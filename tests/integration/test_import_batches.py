@@ -32,6 +32,10 @@ def _csv(*lines: str) -> io.BytesIO:
 
 @pytest.fixture
 def capped(desk: Desk) -> Desk:
+    return set_up_capped(desk)
+
+
+def set_up_capped(desk: Desk) -> Desk:
     """Acme: 1 SMS included, no overage (usage beyond it is unserved and blocks); a 10-SMS
     pack assigned but not yet applied."""
     catalog.add_plan(desk, name="Cap", fee="0", included={"sms": "1"})
