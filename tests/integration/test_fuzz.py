@@ -838,24 +838,15 @@ def entry_point_property(templates: Templates, backend: str, group: str, example
 
 
 # -- property 1: every entry point ----------------------------------------------------------
-def test_catalog_entry_points_refuse_hostile_input_cleanly(templates: Templates,
-                                                           backend: str) -> None:
-    entry_point_property(templates, backend, "catalog", 120)
-
-
-def test_client_entry_points_refuse_hostile_input_cleanly(templates: Templates,
-                                                          backend: str) -> None:
-    entry_point_property(templates, backend, "clients", 120)
-
-
-def test_wallet_usage_and_payment_entry_points_refuse_hostile_input_cleanly(
-        templates: Templates, backend: str) -> None:
-    entry_point_property(templates, backend, "money", 120)
-
-
-def test_read_services_take_odd_references_without_writing(templates: Templates,
-                                                           backend: str) -> None:
-    entry_point_property(templates, backend, "reads", 60)
+@pytest.mark.parametrize(("group", "examples"), [
+    ("catalog", 120),  # plans and packs
+    ("clients", 120),  # clients, subscriptions, assignments, campaigns
+    ("money", 120),  # wallet, usage and payments
+    ("reads", 60),  # read services: odd references, nothing written
+])
+def test_entry_points_refuse_hostile_input_cleanly(templates: Templates, backend: str,
+                                                   group: str, examples: int) -> None:
+    entry_point_property(templates, backend, group, examples)
 
 
 def test_setting_up_a_new_database_refuses_hostile_currency_and_time_zone(

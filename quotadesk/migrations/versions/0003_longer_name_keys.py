@@ -24,16 +24,16 @@ TABLES = ("clients", "plans", "addon_packs")
 
 
 def upgrade() -> None:
-    if op.get_context().dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.alter_column(table, "name_key", type_=sa.String(600),
-                        existing_type=sa.String(200), existing_nullable=False)
+    _resize_keys(200, 600)
 
 
 def downgrade() -> None:
+    _resize_keys(600, 200)
+
+
+def _resize_keys(length: int, new_length: int) -> None:
     if op.get_context().dialect.name != "postgresql":
         return
     for table in TABLES:
-        op.alter_column(table, "name_key", type_=sa.String(200),
-                        existing_type=sa.String(600), existing_nullable=False)
+        op.alter_column(table, "name_key", type_=sa.String(new_length),
+                        existing_type=sa.String(length), existing_nullable=False)
