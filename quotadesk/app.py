@@ -83,6 +83,7 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
     from quotadesk.views.main_window import MainWindow
     from quotadesk.views.ops import MainThreadGarbageCollector
 
+    os.umask(0o077)  # every file QuotaDesk writes is its owner's alone (SPEC §8)
     log_file = start_logging()
     app = application()
     assert isinstance(app, QApplication)
@@ -115,6 +116,9 @@ def start_logging() -> Path:
     folder = log_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "quotadesk.log"
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)  # the log is its owner's alone, like every file QuotaDesk writes
     handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -148,7 +152,10 @@ def remembered_database(settings: object) -> str | None:
     text = str(value)
     if text.startswith("sqlite:///") and not Path(text[len("sqlite:///"):]).exists():
         return None
-    return text
+    from quotadesk.services import credentials
+
+    # Settings keep a server URL without its password: that is in the credential store.
+    return credentials.recall(text)
 
 
 # -- self-test ------------------------------------------------------------------------------

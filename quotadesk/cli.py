@@ -9,26 +9,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from quotadesk import __version__
 from quotadesk.db import (
     DatabaseCorrupt,
+    DatabaseUnusable,
     SchemaTooNew,
-    daily_backup,
     plain_database_error,
-    sqlite_path,
 )
+from quotadesk.db.files import UnsafeTarget, clean_leftovers, shorten
 from quotadesk.services import billing, catalog, clients, reports, setup, usage, wallet
 from quotadesk.services.desk import Desk, fixed_clock, system_clock
-from quotadesk.services.dto import ClientDetail
-from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.dto import ClientDetail, ImportResult
+from quotadesk.services.errors import InvalidValue, QuotaDeskError, echo
 from quotadesk.services.money import money_text
 from quotadesk.services.quantities import RESOURCES, text
 
@@ -42,6 +43,8 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if len(message) > 300:  # argparse repeats what was typed: a huge value, not whole
+            message = message[:300] + "…"
         raise UsageError(f"{self.prog}: error: {message}")
 
 
@@ -82,12 +85,17 @@ def _json_default(value: object) -> object:
 
 
 def _pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
+    """RES=VALUE pairs from every use of the option; a resource given twice is refused."""
+    field = option.lstrip("-")
     result: dict[str, str] = {}
     for item in values or ():
         if "=" not in item:
-            raise InvalidValue(f"{option}: expected RES=VALUE, got {item!r}", option.lstrip("-"))
+            raise InvalidValue(f"{field}: expected RES=VALUE, got {echo(item)}", field)
         key, _, value = item.partition("=")
-        result[key.strip()] = value.strip()
+        key = key.strip()
+        if any(known.lower() == key.lower() for known in result):
+            raise InvalidValue(f"{field}: {echo(key)} is given twice", field)
+        result[key] = value.strip()
     return result
 
 
@@ -96,22 +104,26 @@ def _on_off(value: str | None) -> bool | None:
         return None
     lowered = value.strip().lower()
     if lowered not in {"on", "off"}:
-        raise InvalidValue(f"addons: use on or off, not {value!r}", "addons")
+        raise InvalidValue(f"addons: use on or off, not {echo(value)}", "addons")
     return lowered == "on"
 
 
 def _int(value: str, field: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise InvalidValue(f"{field}: {value!r} is not a whole number", field) from None
+    """A whole number in ASCII digits (SPEC §8: `٣` is not 3)."""
+    text = value.strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidValue(f"{field}: {echo(value)} is not a whole number", field)
+    if len(digits) > 18:
+        raise InvalidValue(f"{field}: {echo(value)} is out of range", field)
+    return int(text)
 
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_init(desk: Desk, args: argparse.Namespace, out: Output) -> None:
     result = setup.init_database(desk, currency=args.currency, timezone=args.timezone)
     desk.forget_settings()
-    out.emit(dict(result), [f"Database ready at {desk.database.url} "
+    out.emit(dict(result), [f"Database ready at {desk.database.shown} "
                             f"({result['currency']}, {result['timezone']})"])
 
 
@@ -345,18 +357,34 @@ def cmd_import_usage(desk: Desk, args: argparse.Namespace, out: Output) -> None:
     batch = _int(args.batch_size, "batch_size")
     if not 1 <= batch <= 1_000_000:
         raise InvalidValue("batch_size: between 1 and 1,000,000 rows", "batch_size")
-    r = usage.import_usage(desk, args.file, batch_size=batch)
+    try:
+        r = usage.import_usage(desk, args.file, batch_size=batch)
+    except usage.ImportStopped as stop:
+        # The one exit 1 after which data was written (SPEC §7): the full result still
+        # says exactly what was recorded before the stop; main() then says why, and exits 1.
+        _import_report(out, stop.result)
+        raise
+    _import_report(out, r)
+
+
+def _import_report(out: Output, r: ImportResult) -> None:
     data = {"recorded": r.recorded, "duplicates": r.duplicates,
-            "rejected": [{"line": x.line, "reason": x.reason} for x in r.rejected]}
-    out.emit(data, lambda: [f"recorded: {r.recorded}", f"duplicates: {r.duplicates}",
-                            f"rejected: {len(r.rejected)}"]
-             + [f"  line {x.line}: {x.reason}" for x in r.rejected])
+            "rejected": [{"line": x.line, "reason": x.reason} for x in r.rejected],
+            "stopped": r.stopped}
+    lines = [f"recorded: {r.recorded}", f"duplicates: {r.duplicates}",
+             f"rejected: {len(r.rejected)}", *(f"  line {x.line}: {x.reason}" for x in r.rejected)]
+    if r.stopped is not None:
+        lines.append(f"stopped: {r.stopped}; {r.recorded:,} events recorded before the stop "
+                     "were kept")
+    out.emit(data, lines)
 
 
 def cmd_rollover(desk: Desk, args: argparse.Namespace, out: Output) -> None:
-    database = sqlite_path(desk.database.url)
-    if database is not None:
-        daily_backup(database)  # the nightly job keeps a rolling copy a day (last 7)
+    # The nightly job keeps a rolling copy a day (the last 7); the chores do not depend on
+    # each other: a failed backup is said in one line and the rollover still runs (SPEC §8).
+    problem = setup.daily_backup_problem(desk)
+    if problem is not None:
+        print(f"quotadesk: {problem}", file=sys.stderr)
     r = billing.run_rollover(desk)
     out.emit({"clients": r.clients, "periods_closed": r.periods_closed,
               "payment_requests": r.payment_requests},
@@ -444,7 +472,7 @@ def cmd_export(desk: Desk, args: argparse.Namespace, out: Output) -> None:
             raise InvalidValue("client: history needs --client", "client")
         count = exports.export_history(desk, args.file, args.client)
     else:
-        raise InvalidValue(f"what: export payments, clients or history, not {args.what!r}",
+        raise InvalidValue(f"what: export payments, clients or history, not {shorten(args.what)}",
                            "what")
     out.emit({"file": args.file, "rows": count}, [f"Wrote {count} rows to {args.file}"])
 
@@ -455,8 +483,10 @@ def cmd_backup(desk: Desk, args: argparse.Namespace, out: Output) -> None:
 
 
 def cmd_restore(desk: Desk, args: argparse.Namespace, out: Output) -> None:
-    setup.restore(desk, args.file)
-    out.emit({"restored": args.file}, [f"Restored from {args.file}"])
+    saved = setup.restore(desk, args.file)
+    kept = "" if saved is None else f"; the database as it was is kept in {saved}"
+    out.emit({"restored": args.file, "safety_copy": None if saved is None else str(saved)},
+             [f"Restored from {args.file}{kept}"])
 
 
 class Refused(QuotaDeskError):
@@ -468,10 +498,12 @@ def _plan_args(p: argparse.ArgumentParser, *, edit: bool) -> None:
     p.add_argument("--fee", metavar="AMOUNT", help="recurring fee per period")
     p.add_argument("--anchor", metavar="calendar|anniversary",
                    help="periods start on the 1st (calendar, default) or the subscription's day")
-    p.add_argument("--included", nargs="+", metavar="RES=QTY",
-                   help="included allowance per period, e.g. minutes=500 sms=1000")
-    p.add_argument("--overage", nargs="+", metavar="RES=RATE",
-                   help="billable rate per unit beyond the free pools (none to remove)")
+    p.add_argument("--included", nargs="+", action="extend", metavar="RES=QTY",
+                   help="included allowance per period, e.g. minutes=500 sms=1000 "
+                        "(may be repeated)")
+    p.add_argument("--overage", nargs="+", action="extend", metavar="RES=RATE",
+                   help="billable rate per unit beyond the free pools, e.g. minutes=0.05 "
+                        "(RES=none to remove; may be repeated)")
     p.add_argument("--addons", metavar="on|off", help="Add-on packs · On/Off (default on)")
     p.add_argument("--due-days", metavar="N", help="Payment due after period start (days, 0-365)")
     p.add_argument("--alerts", metavar="80,95", help="alert thresholds in percent")
@@ -633,6 +665,7 @@ def _clock(value: str | None, desk: Desk) -> Callable[[], datetime]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # every file QuotaDesk writes is its owner's alone (SPEC §8)
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
@@ -646,6 +679,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     desk: Desk | None = None
     try:
         desk = Desk.open(args.db)
+        if desk.database.path is not None and not desk.database.read_only:
+            clean_leftovers(desk.database.path)
         if args.command != "init" and not desk.initialised:
             setup.init_database(desk)
             desk.forget_settings()
@@ -658,7 +693,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuotaDeskError as error:
         print(f"quotadesk: {error.message}", file=sys.stderr)
         return EXIT_REFUSED
-    except (SchemaTooNew, DatabaseCorrupt) as error:
+    except (UnsafeTarget, DatabaseUnusable) as error:
+        field = "" if isinstance(error, UnsafeTarget) else "database: "
+        print(f"quotadesk: {field}{error.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    except DatabaseCorrupt as error:
+        restore = (f" Restore the latest backup with `quotadesk restore {error.latest_backup}`."
+                   if error.latest_backup else " Restore a backup with `quotadesk restore FILE`.")
+        print(f"quotadesk: database: {error.path} is damaged and was left untouched "
+              f"({error.detail[:200]}).{restore}", file=sys.stderr)
+        return EXIT_REFUSED
+    except SchemaTooNew as error:
         print(f"quotadesk: database: {error}", file=sys.stderr)
         return EXIT_REFUSED
     except BrokenPipeError:
@@ -666,12 +711,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except (OperationalError, OSError) as error:
+    except (SQLAlchemyError, sqlite3.Error, OSError) as error:
         print(f"quotadesk: database: {plain_database_error(error)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except MemoryError:
+        print("quotadesk: out of memory: the input is too large for this machine",
+              file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as error:  # never a traceback: one line, the details in the log
+        print(f"quotadesk: unexpected error ({type(error).__name__}): "
+              f"{shorten(error, 200)}; details in {internal_error_log(error)}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         if desk is not None:
             desk.close()
+
+
+def internal_error_log(error: BaseException) -> str:
+    """Append the traceback of an unexpected error to the log file (never personal data: only
+    the code's frames); its path for the message."""
+    import traceback
+
+    from quotadesk.app import log_dir
+
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "quotadesk.log"
+        frames = traceback.format_exception(type(error), None, error.__traceback__)
+        with open(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600), "a",
+                  encoding="utf-8") as log:
+            log.write(f"{datetime.now(UTC).isoformat()} ERROR quotadesk.cli: "
+                      f"{type(error).__name__}\n{''.join(frames)}")
+        return str(path)
+    except OSError:
+        return "the log (which could not be written)"
 
 
 if __name__ == "__main__":

@@ -27,9 +27,10 @@ from quotadesk.services.dto import (
     PaymentInfo,
     RolloverResult,
 )
-from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound
+from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound, echo
 from quotadesk.services.lookup import find, record_id
 from quotadesk.services.periods import is_overdue
+from quotadesk.services.timeline import in_range
 
 ROLLOVER_CHUNK = 500
 PAYMENT_STATUSES = ("pending", "paid", "failed")
@@ -58,6 +59,7 @@ def run_rollover(desk: Desk, *, progress: object = None,
 
 @write_op
 def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
+    in_range(tx.now, "now")  # (a clock in year 9999 would close a million periods first)
     # Clients with a period that ended, or with a lot that expired but is not yet recorded
     # (mid-period, or a cancelled client's kept wallet): SPEC §8.
     ended = select(Period.client_id).where(Period.closed_at.is_(None), Period.end <= tx.now)
@@ -97,7 +99,7 @@ def list_payments(tx: Tx, client: object = None, status: str | None = None) -> l
         elif status in PAYMENT_STATUSES:
             query = query.where(PaymentRequest.status == status)
         else:
-            raise InvalidValue(f"status: unknown status {status!r} "
+            raise InvalidValue(f"status: unknown status {echo(status)} "
                                "(use pending, paid, failed or overdue)", "status")
     rows = [_payment_info(tx, p, name) for p, name in tx.session.execute(
         query.order_by(PaymentRequest.created_at.desc(), PaymentRequest.id.desc()))]

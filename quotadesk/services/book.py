@@ -38,6 +38,7 @@ from quotadesk.services.money import round_money
 from quotadesk.services.periods import due_date, local_date, next_boundary
 from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
 from quotadesk.services.rating import Split, rate_usage
+from quotadesk.services.timeline import recorded_latest, refuse_if_behind
 
 ZERO = Decimal(0)
 #: The resources as the plain text stored in rows (not the enum: a batch's rows are pickled
@@ -144,6 +145,8 @@ class ClientBook:
     blocked_changed: set[str] = field(default_factory=set)
     closed: list[ClosedPeriod] = field(default_factory=list)
     last_event_id: int | None = None
+    #: The latest moment recorded for the client (SPEC §8: time runs forward), or None.
+    latest: datetime | None = None
 
     # -- reading the state -------------------------------------------------------------
     def wallet(self, resource: str, now: datetime) -> Decimal:
@@ -169,12 +172,19 @@ class ClientBook:
         return self.terms, self.period
 
     # -- time passing ------------------------------------------------------------------
+    def _moment(self, at: datetime) -> None:
+        if self.latest is None or at > self.latest:
+            self.latest = at
+
     def catch_up(self, now: datetime, *, cancelling: bool = False) -> None:
         """Close every period that ended by `now` and record expiries (SPEC §4, §8).
 
+        Every write for a client starts here, so this is where a clock earlier than the
+        latest moment recorded for the client is refused (SPEC §8: time runs forward).
         When cancelling exactly at a boundary, no new period is opened only to be closed at
         once: that would bill a fee for a period of no length.
         """
+        refuse_if_behind(now, self.latest, self.name, self.journal.tz)
         expired: set[str] = set()
         while self.period is not None and self.period.end <= now:
             boundary = self.period.end
@@ -217,6 +227,7 @@ class ClientBook:
                            f"{local_date(period.start, tz):%Y-%m-%d} – {last_day(end, tz):%Y-%m-%d}"),
                 period_id=period.id)
         period.end = end
+        self._moment(end)
         self.journal.close_period(period, end)
         self.closed.append(ClosedPeriod(period.id, period.start, end, request_id))
         self.period = None
@@ -235,6 +246,7 @@ class ClientBook:
             counters.period_id, counters.resource = period.id, resource
             journal.counters_changed(counters)
         self.period = period
+        self._moment(start)
         journal.open_period(self.client_id, period)
         if terms.fee > 0:
             tz = journal.tz
@@ -249,12 +261,14 @@ class ClientBook:
         """Cancelling closes the current period at once; its overage is billed."""
         if self.period is not None:
             self._close_period(now)
+        self._moment(now)
         self.terms = None
 
     def take_terms(self, terms: Terms, now: datetime) -> None:
         """Re-subscribing: new terms apply from now; the current period runs on (SPEC §8)."""
         before = {r: self.free(r, now) for r in NAMES}
         self.terms = terms
+        self._moment(now)
         if self.period is not None:
             for resource, counters in self.period.usage.items():
                 counters.alert_at = None  # new thresholds, or a new allowance to reach
@@ -317,6 +331,7 @@ class ClientBook:
         ids = journal.event_ids
         row_id = ids.pop() if ids else journal.new_id(UsageEvent)
         self.last_event_id = row_id
+        self.latest = journal.now  # recorded now (catch_up refused a clock behind `latest`)
         if included - counters.included_used >= quantity:
             # The common case: the included allowance covers the whole event.
             split = _COVERED.get(quantity) or _covered(quantity)
@@ -393,6 +408,7 @@ class ClientBook:
     # -- wallet ------------------------------------------------------------------------
     def credit(self, lot: Lot, application_id: int, at: datetime) -> None:
         self.lots[lot.resource].append(lot)
+        self._moment(at)
         self.journal.new_lot(self.client_id, lot, application_id)
         self.journal.ledger(self.client_id, lot, "credit", lot.units, at)
         self.evaluate(lot.resource, at, attempted=False, free_before=None)
@@ -401,6 +417,7 @@ class ClientBook:
         before = self.free(lot.resource, at)
         units = lot.remaining
         self.journal.ledger(self.client_id, lot, "revoke", units, at, reason=reason)
+        self._moment(at)
         lot.remaining = ZERO
         self.journal.lot_changed(lot)
         self.evaluate(lot.resource, at, attempted=False, free_before=before)
@@ -663,9 +680,12 @@ def load_books(journal: Journal, client_ids: Iterable[int]) -> dict[int, ClientB
                     Alert.period_id, Alert.resource, Alert.key).where(
                     Alert.period_id.in_(period_ids))):
                 books[owner[period_id]].alert_keys.add((period_id, resource, key))
+        for client_id, moment in recorded_latest(conn, chunk, period_ids).items():
+            books[client_id].latest = moment
         for p in periods:
             books[p.client_id].period = OpenPeriod(p.id, p.subscription_id, p.start, p.end,
                                                    usage[p.id])
+            books[p.client_id]._moment(p.start)
         for (lot_id, client_id, pack_id, resource, units, remaining, applied_at,
              expires_at) in conn.execute(select(
                 WalletLot.id, WalletLot.client_id, WalletLot.pack_id, WalletLot.resource,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from quotadesk.models import AddonPack, Plan, PlanTerm
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import PackInfo, PlanInfo
-from quotadesk.services.errors import InvalidValue
+from quotadesk.services.errors import InvalidValue, echo
 from quotadesk.services.lookup import clean_name, clean_text, ensure_unique, find, name_key
 from quotadesk.services.money import parse_money, parse_rate
 from quotadesk.services.periods import Anchor
@@ -24,31 +24,43 @@ def parse_anchor(value: object) -> Anchor:
     try:
         return Anchor(str(value).strip().lower())
     except ValueError:
-        raise InvalidValue(f"anchor: unknown anchor {value!r} (use calendar or anniversary)",
+        raise InvalidValue(f"anchor: unknown anchor {echo(value)} (use calendar or anniversary)",
                            "anchor") from None
 
 
+#: What a whole number of more than nine digits reads as: out of every range here.
+_TOO_LARGE = 10**10
+
+
 def _whole_number(value: object) -> int | None:
-    """A whole number given as an int or as plain ASCII digits; None for anything else."""
+    """A whole number given as an int or as plain ASCII digits (SPEC §8: no other digits),
+    perhaps negative; None for anything else. One of more than nine digits is _TOO_LARGE
+    (out of range, not malformed)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 9:
-            return int(text)
+        digits = text.removeprefix("-")
+        if digits.isascii() and digits.isdigit():
+            number = int(digits) if len(digits) <= 9 else _TOO_LARGE
+            return -number if text.startswith("-") else number
     return None
 
 
+def _bounded(value: object, field: str, low: int, high: int, unit: str) -> int:
+    number = _whole_number(value)
+    if number is None:
+        raise InvalidValue(f"{field}: {echo(value)} is not a whole number of {unit}", field)
+    if not low <= number <= high:
+        raise InvalidValue(f"{field}: {echo(value)} is out of range: must be between {low} "
+                           f"and {high}", field)
+    return number
+
+
 def parse_due_days(value: object) -> int:
-    days = _whole_number(value)
-    if days is None:
-        raise InvalidValue(f"due_days: {str(value)[:40]!r} is not a whole number of days",
-                           "due_days")
-    if not 0 <= days <= 365:
-        raise InvalidValue("due_days: must be between 0 and 365", "due_days")
-    return days
+    return _bounded(value, "due_days", 0, 365, "days")
 
 
 def parse_alerts(value: object) -> tuple[int, ...]:
@@ -67,10 +79,10 @@ def parse_alerts(value: object) -> tuple[int, ...]:
     for part in parts:
         number = _whole_number(part.strip().removesuffix("%") if isinstance(part, str) else part)
         if number is None:
-            raise InvalidValue(f"alerts: {str(part)[:40]!r} is not a whole percentage",
-                               "alerts")
+            raise InvalidValue(f"alerts: {echo(part)} is not a whole percentage", "alerts")
         if not 1 <= number <= 100:
-            raise InvalidValue("alerts: thresholds must be between 1 and 100", "alerts")
+            raise InvalidValue(f"alerts: {echo(part)} is out of range: thresholds must be "
+                               "between 1 and 100", "alerts")
         thresholds.add(number)
     return tuple(sorted(thresholds))
 
@@ -84,13 +96,19 @@ def parse_on_off(value: object, field: str = "addons") -> bool:
         return True
     if text in {"off", "false", "no", "0"}:
         return False
-    raise InvalidValue(f"{field}: use on or off, not {value!r}", field)
+    raise InvalidValue(f"{field}: use on or off, not {echo(value)}", field)
+
+
+def _once(seen: Mapping[str, object], resource: str, field: str) -> None:
+    if resource in seen:
+        raise InvalidValue(f"{field}: {resource} is given twice", field)
 
 
 def _included(values: Mapping[str, object]) -> dict[str, Decimal]:
     result: dict[str, Decimal] = {}
     for key, value in values.items():
         resource = parse_resource(key, "included")
+        _once(result, resource.value, "included")
         result[resource.value] = parse_quantity(resource, value, f"included {resource.value}",
                                                 allow_zero=True)
     return result
@@ -100,6 +118,7 @@ def _overage(values: Mapping[str, object]) -> dict[str, Decimal | None]:
     result: dict[str, Decimal | None] = {}
     for key, value in values.items():
         resource = parse_resource(key, "overage")
+        _once(result, resource.value, "overage")
         if value is None or str(value).strip().lower() in {"none", "off", ""}:
             result[resource.value] = None
         else:
@@ -195,14 +214,7 @@ def get_plan(tx: Tx, plan: object) -> PlanInfo:
 def parse_expires_months(value: object) -> int | None:
     if value is None or str(value).strip().lower() in {"", "never", "none"}:
         return None
-    try:
-        months = int(str(value).strip())
-    except ValueError:
-        raise InvalidValue(f"expires_months: {value!r} is not a whole number of months",
-                           "expires_months") from None
-    if not 1 <= months <= 1200:
-        raise InvalidValue("expires_months: must be between 1 and 1200", "expires_months")
-    return months
+    return _bounded(value, "expires_months", 1, 1200, "months")
 
 
 def _description(value: object) -> str:

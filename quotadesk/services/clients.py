@@ -44,6 +44,7 @@ from quotadesk.services.errors import (
     InvalidValue,
     NoActiveSubscription,
     NotFound,
+    echo,
 )
 from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key, record_id
 from quotadesk.services.periods import Anchor, anchor_day_for, is_overdue
@@ -61,7 +62,7 @@ def clean_email(value: object) -> str | None:
     if not text:
         return None
     if len(text) > 320 or not EMAIL.match(text) or not text.isprintable():
-        raise InvalidValue(f"email: {text!r} is not an email address", "email")
+        raise InvalidValue(f"email: {echo(text)} is not an email address", "email")
     return text
 
 
@@ -169,10 +170,16 @@ def _subscription_info(tx: Tx, client_id: int) -> SubscriptionInfo:
         overage=_rates(terms))
 
 
-def catch_up_client(tx: Tx, client_id: int) -> None:
-    """Before any write for a client, close its periods that ended by now (SPEC §8)."""
+def catch_up_client(tx: Tx, client_id: int, *, refuse_behind: bool = True) -> None:
+    """Before any write for a client, close its periods that ended by now (SPEC §8).
+
+    A clock earlier than the latest moment recorded for the client is refused, unless the
+    write is one SPEC §8 exempts (an assignment): then there is nothing to catch up."""
     journal = Journal(tx)
-    load_books(journal, [client_id])[client_id].catch_up(tx.now)
+    book = load_books(journal, [client_id])[client_id]
+    if not refuse_behind and book.latest is not None and tx.now < book.latest:
+        return
+    book.catch_up(tx.now)
     journal.flush()
 
 
@@ -193,7 +200,7 @@ def assign_packs(tx: Tx, *, client: object, packs: Sequence[object]) -> list[Pac
     row = find(session, Client, client)
     if not packs:
         raise InvalidValue("packs: select at least one addon pack", "packs")
-    catch_up_client(tx, row.id)
+    catch_up_client(tx, row.id, refuse_behind=False)
     if not _active_subscription(tx, row.id).addons:
         raise AddonsDisabled()
     assigned = set(session.scalars(select(PackAssignment.pack_id).where(
@@ -256,7 +263,7 @@ def change_campaign(tx: Tx, *, campaign_id: int, action: str) -> CampaignInfo:
     if campaign is None:
         raise NotFound(f"campaign: no campaign with id {campaign_id}", "campaign")
     if action not in _CAMPAIGN_ACTIONS:
-        raise InvalidValue(f"action: unknown campaign action {action!r}", "action")
+        raise InvalidValue(f"action: unknown campaign action {echo(action)}", "action")
     sources, target = _CAMPAIGN_ACTIONS[action]
     catch_up_client(tx, campaign.client_id)
     session.refresh(campaign)

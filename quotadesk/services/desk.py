@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from quotadesk.db import Database, open_database
 from quotadesk.models import AuditEntry, Setting
-from quotadesk.services.errors import DatabaseBusy, DatabaseNotInitialised
+from quotadesk.services.errors import ClockBehind, DatabaseBusy, DatabaseNotInitialised
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,6 +44,9 @@ class Desk:
     clock: Clock = system_clock
     actor: str = field(default_factory=lambda: _current_user())
     _settings: dict[str, str] | None = None
+    #: What went wrong while opening that did not stop it (a failed daily backup), for the
+    #: window to say in a dialog.
+    startup_problems: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, path_or_url: str | None = None, clock: Clock = system_clock) -> Desk:
@@ -178,6 +181,13 @@ def _run_exact(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
                 if write:
                     session.commit()
                 return result
+        except ClockBehind as error:
+            # The real clock, read before another desk's write for the same client committed
+            # (PostgreSQL locks a client only once the transaction reads it): read it again.
+            if desk.clock is not system_clock or attempt == MAX_ATTEMPTS or not error.racing:
+                raise
+            time.sleep(delay)
+            delay *= 2
         except DBAPIError as error:
             if not write or not _retryable(error) or attempt == MAX_ATTEMPTS:
                 if isinstance(error, OperationalError) and "locked" in str(error.orig).lower():
@@ -217,10 +227,10 @@ def _named(service: Callable[Concatenate[Desk, P], R], fn: Callable[..., Any]
 
 
 def check_timezone(name: object) -> str:
-    from quotadesk.services.errors import InvalidValue
+    from quotadesk.services.errors import InvalidValue, echo
 
     try:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
-        raise InvalidValue(f"timezone: unknown time zone {name!r}", "timezone") from None
+        raise InvalidValue(f"timezone: unknown time zone {echo(name)}", "timezone") from None
     return str(name)

@@ -181,6 +181,9 @@ class ImportResult:
     duplicates: int
     rejected: tuple[Rejection, ...]
     cancelled: bool = False
+    #: Why the import stopped part-way (the disk is full, the file became unreadable), or
+    #: None: it read the whole file. The counts are what was recorded before the stop.
+    stopped: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from quotadesk.db.files import output_error, private_output
 from quotadesk.services import billing, clients
 from quotadesk.services.desk import Desk
+from quotadesk.services.errors import InvalidValue
 from quotadesk.services.money import money_text
 from quotadesk.services.quantities import text as quantity_text
+from quotadesk.services.setup import output_file
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -30,16 +32,21 @@ def _time(moment: datetime | None, tz: ZoneInfo) -> str:
     return "" if moment is None else moment.astimezone(tz).isoformat(timespec="seconds")
 
 
-def _write(path: str | os.PathLike[str], header: Sequence[str],
+def _write(desk: Desk, path: str | os.PathLike[str], header: Sequence[str],
            rows: Iterable[Sequence[object]]) -> int:
-    target = Path(path)
+    """Write the CSV whole or not at all, readable by its owner only, never over the database,
+    its side files, a backup or another database (SPEC §8)."""
+    target = output_file(desk, path)
     count = 0
-    with target.open("w", newline="", encoding="utf-8-sig") as handle:
-        out = csv.writer(handle)
-        out.writerow(header)
-        for row in rows:
-            out.writerow(row)
-            count += 1
+    try:
+        with private_output(target, "w", newline="", encoding="utf-8-sig") as handle:
+            out = csv.writer(handle)
+            out.writerow(header)
+            for row in rows:
+                out.writerow(row)
+                count += 1
+    except OSError as error:
+        raise InvalidValue(output_error(target, error).message, "file") from None
     return count
 
 
@@ -47,7 +54,7 @@ def export_payments(desk: Desk, path: str | os.PathLike[str], client: object = N
                     status: str | None = None) -> int:
     tz, currency = desk.timezone, desk.currency
     rows = billing.list_payments(desk, client, status)
-    return _write(path, ["id", "client", "type", "amount", "created", "due", "status", "paid",
+    return _write(desk, path, ["id", "client", "type", "amount", "created", "due", "status", "paid",
                          "overdue", "reference"],
                   ([p.id, safe_cell(p.client), p.type, money_text(p.amount, currency),
                     _time(p.created_at, tz), p.due_date.isoformat(), p.status,
@@ -58,7 +65,7 @@ def export_payments(desk: Desk, path: str | os.PathLike[str], client: object = N
 def export_clients(desk: Desk, path: str | os.PathLike[str]) -> int:
     currency = desk.currency
     rows = clients.list_clients(desk)
-    return _write(path, ["id", "name", "email", "plan", "status", "minutes_left",
+    return _write(desk, path, ["id", "name", "email", "plan", "status", "minutes_left",
                          "wallet_minutes", "wallet_sms", "wallet_email", "pending_amount"],
                   ([c.id, safe_cell(c.name), safe_cell(c.email or ""), safe_cell(c.plan or ""),
                     c.status, _qty(c.included_minutes_left), _qty(c.wallet.get("minutes")),
@@ -69,7 +76,7 @@ def export_clients(desk: Desk, path: str | os.PathLike[str]) -> int:
 def export_history(desk: Desk, path: str | os.PathLike[str], client: object) -> int:
     tz, currency = desk.timezone, desk.currency
     rows = billing.billing_history(desk, client)
-    return _write(path, ["date", "kind", "package_type", "resource", "credits", "amount",
+    return _write(desk, path, ["date", "kind", "package_type", "resource", "credits", "amount",
                          "status", "expires"],
                   ([_time(h.date, tz), h.kind, safe_cell(h.package_type), h.resource,
                     quantity_text(h.credits),

@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
-from quotadesk.services.errors import InvalidValue
+from quotadesk.services.errors import InvalidValue, echo
 from quotadesk.services.quantities import MAX_AMOUNT, decimal_places, to_decimal
 
 RATE_PLACES = 6
@@ -22,7 +22,7 @@ def minor_places(currency: str) -> int:
 def check_currency(code: object) -> str:
     value = str(code).strip().upper()
     if value not in list_currencies():
-        raise InvalidValue(f"currency: unknown ISO 4217 code {code!r}", "currency")
+        raise InvalidValue(f"currency: unknown ISO 4217 code {echo(code)}", "currency")
     return value
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from quotadesk.models.base import decimal_to_text
-from quotadesk.services.errors import InvalidValue
+from quotadesk.services.errors import InvalidValue, echo
 
 MAX_AMOUNT = Decimal(1_000_000_000)
 ZERO = Decimal(0)
@@ -32,14 +32,16 @@ def parse_resource(value: object, field: str = "resource") -> Resource:
         return Resource(text)
     except ValueError:
         raise InvalidValue(
-            f"{field}: unknown resource {str(value)!r} (use minutes, sms or email)", field
+            f"{field}: unknown resource {echo(value)} (use minutes, sms or email)", field
         ) from None
 
 
 def to_decimal(value: object, field: str) -> Decimal:
-    """Parse a number exactly; refuse floats, NaN, infinities and anything non-numeric."""
+    """Parse a number exactly; refuse floats, NaN, infinities, digits other than ASCII
+    (SPEC §8: `٣` and `１` are not 3 and 1) and anything non-numeric."""
     if isinstance(value, (bool, float)):
-        raise InvalidValue(f"{field}: must be given as exact text or Decimal, not {value!r}", field)
+        raise InvalidValue(f"{field}: must be given as exact text or Decimal, not {value!r}",
+                           field)
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -48,10 +50,13 @@ def to_decimal(value: object, field: str) -> Decimal:
         text = str(value).strip().replace("_", "")
         if not text:
             raise InvalidValue(f"{field}: a number is required", field)
+        if not text.isascii():
+            raise InvalidValue(f"{field}: {echo(value)} is not a number in ASCII digits (0-9)",
+                               field)
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise InvalidValue(f"{field}: {str(value)!r} is not a number", field) from None
+            raise InvalidValue(f"{field}: {echo(value)} is not a number", field) from None
     if not number.is_finite():
         raise InvalidValue(f"{field}: must be a finite number", field)
     return number if number else abs(number)  # -0 is plain 0

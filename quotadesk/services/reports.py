@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from sqlalchemy import func, select
 
@@ -74,6 +75,57 @@ def agency_totals(tx: Tx) -> AgencyTotals:
             PaymentRequest.status == "failed")) or 0)
 
 
+def _check_periods(tx: Tx, problems: list[str]) -> dict[int, tuple[datetime, datetime]]:
+    """Every period starts before it ends (a closed one may have no length: cancelled at its
+    start); a subscription's periods follow one another without gap or overlap, none starting
+    before the subscription or after it ended; a client's periods never overlap; and no
+    subscription ends before it starts (SPEC §4, §8). The periods' bounds, by id."""
+    session = tx.session
+    subs: dict[int, tuple[int, datetime, datetime | None]] = {}
+    for sub_id, client_id, started, ended in session.execute(select(
+            Subscription.id, Subscription.client_id, Subscription.started_at,
+            Subscription.ended_at)):
+        subs[sub_id] = (client_id, started, ended)
+        if ended is not None and ended < started:
+            problems.append(f"subscription {sub_id}: ends at {ended.isoformat()}, before it "
+                            f"starts at {started.isoformat()}")
+    bounds: dict[int, tuple[datetime, datetime]] = {}
+    by_sub: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    by_client: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    for period_id, client_id, sub_id, start, end, closed_at in session.execute(select(
+            Period.id, Period.client_id, Period.subscription_id, Period.start, Period.end,
+            Period.closed_at)).yield_per(20_000):
+        bounds[period_id] = (start, end)
+        if end < start or (closed_at is None and end == start):
+            problems.append(f"period {period_id}: ends at {end.isoformat()}, not after it "
+                            f"starts at {start.isoformat()}")
+        by_sub[sub_id].append((start, end, period_id))
+        by_client[client_id].append((start, end, period_id))
+        owner, started, ended = subs.get(sub_id, (client_id, start, None))
+        if owner != client_id:
+            problems.append(f"period {period_id}: of client {client_id} but its subscription "
+                            f"{sub_id} is client {owner}'s")
+        if start < started or (ended is not None and start > ended):
+            problems.append(f"period {period_id}: starts at {start.isoformat()}, outside its "
+                            f"subscription {sub_id} ({started.isoformat()} to "
+                            f"{ended.isoformat() if ended else 'now'})")
+    for sub_id, periods in by_sub.items():
+        periods.sort()
+        for (_, end, before), (start, _, after) in pairwise(periods):
+            if start != end:
+                problems.append(f"subscription {sub_id}: period {after} starts at "
+                                f"{start.isoformat()} but period {before} ends at "
+                                f"{end.isoformat()}")
+    for client_id, periods in by_client.items():
+        periods.sort()
+        for (_, end, before), (start, _, after) in pairwise(periods):
+            if start < end:
+                problems.append(f"client {client_id}: period {after} starts at "
+                                f"{start.isoformat()}, before period {before} ends at "
+                                f"{end.isoformat()}")
+    return bounds
+
+
 @read_op
 def verify(tx: Tx) -> VerifyReport:
     """Recompute every maintained balance from the ledger and events; list what disagrees."""
@@ -101,6 +153,10 @@ def verify(tx: Tx) -> VerifyReport:
             problems.append(f"lot {lot_id}: remaining {remaining} outside 0..{units}")
     checked["lots"] = len(lots)
 
+    # Periods in order, and each subscription's life around them.
+    bounds = _check_periods(tx, problems)
+    checked["periods"] = len(bounds)
+
     # Period counters against the events charged to them, and each event's split.
     sums: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO] * 5)
     wallet_by_event: dict[int, Decimal] = defaultdict(lambda: ZERO)
@@ -112,10 +168,16 @@ def verify(tx: Tx) -> VerifyReport:
     for row in session.execute(select(
             UsageEvent.id, UsageEvent.period_id, UsageEvent.resource, UsageEvent.quantity,
             UsageEvent.included, UsageEvent.wallet, UsageEvent.overage_units,
-            UsageEvent.overage_amount, UsageEvent.unserved)).yield_per(20_000):
+            UsageEvent.overage_amount, UsageEvent.unserved,
+            UsageEvent.recorded_at)).yield_per(20_000):
         events += 1
         (event_id, period_id, resource, quantity, included, wallet, over_units, over_amount,
-         unserved) = row
+         unserved, recorded_at) = row
+        start, end = bounds.get(period_id, (recorded_at, recorded_at))
+        if not start <= recorded_at <= end:
+            problems.append(f"usage event {event_id}: recorded at {recorded_at.isoformat()}, "
+                            f"outside its period {period_id} ({start.isoformat()} to "
+                            f"{end.isoformat()})")
         if included + wallet + over_units + unserved != quantity:
             problems.append(f"usage event {event_id}: split does not add up to {quantity}")
         if wallet != wallet_by_event.get(event_id, ZERO):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -10,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from quotadesk.db import (
     DatabaseCorrupt,
@@ -20,10 +21,22 @@ from quotadesk.db import (
     daily_backup,
     database_url,
     integrity_problem,
+    known_revisions,
     migrate,
     open_database,
     plain_database_error,
-    sqlite_path,
+    read_only_text,
+)
+from quotadesk.db.files import (
+    QUOTADESK_TABLES,
+    DatabaseUnusable,
+    UnsafeTarget,
+    check_output,
+    clean_leftovers,
+    masked,
+    output_error,
+    protected_files,
+    sqlite_tables,
 )
 from quotadesk.models import Setting
 from quotadesk.services.desk import Clock, Desk, Tx, check_timezone, system_clock, write_op
@@ -68,46 +81,122 @@ class BackupError(QuotaDeskError):
 
 
 def _sqlite_path(desk: Desk) -> Path:
-    path = sqlite_path(desk.database.url)
+    path = desk.database.path
     if path is None:
         raise BackupError("backup: only a SQLite database file can be backed up here; "
                           "use pg_dump for PostgreSQL", "backup")
     return path
 
 
+def _immutable(desk: Desk) -> bool:
+    return "immutable=1" in desk.database.url
+
+
 def backup(desk: Desk, target: str | os.PathLike[str]) -> Path:
-    """A consistent copy through SQLite's online backup API, safe while the app is open."""
+    """A consistent copy through SQLite's online backup API, safe while the app is open. Never
+    over the database, its side files, a backup or another database (SPEC §8); a failure
+    leaves no partial file."""
     source = _sqlite_path(desk)
-    path = Path(target).expanduser().resolve()
-    if path == source.resolve():
-        raise BackupError("file: the backup must not overwrite the database itself", "file")
-    return copy_sqlite(source, path)
+    path = _checked_output(desk, target, make_folder=True)
+    try:
+        return copy_sqlite(source, path, immutable=_immutable(desk))
+    except OSError as error:
+        raise InvalidValue(output_error(path, error).message, "file") from None
+    except sqlite3.Error as error:
+        why = "the disk is full" if "full" in str(error).lower() else plain_database_error(error)
+        raise BackupError(f"backup: {why}; no backup was written", "backup") from None
 
 
-def check_backup(path: str | os.PathLike[str]) -> None:
-    """Refuse a file that is not a sound QuotaDesk database."""
-    file = Path(path)
+def _checked_output(desk: Desk, target: str | os.PathLike[str], make_folder: bool = False) -> Path:
+    database = desk.database.path
+    try:
+        return check_output(target, database, make_folder=make_folder,
+                            backups=None if database is None else backups_dir(database))
+    except UnsafeTarget as error:
+        raise InvalidValue(error.message, "file") from None
+
+
+def output_file(desk: Desk, target: str | os.PathLike[str]) -> Path:
+    """Where an export or a document may be written (see `check_output`)."""
+    return _checked_output(desk, target)
+
+
+def daily_backup_problem(desk: Desk) -> str | None:
+    """Take today's automatic backup (SQLite files only); what went wrong, in one line, or
+    None. Never raises: the chores that follow do not depend on it."""
+    database = desk.database.path
+    if database is None or desk.database.read_only:
+        return None
+    try:
+        daily_backup(database)
+    except OSError as error:
+        folder = backups_dir(database)
+        if folder.exists() and not folder.is_dir():
+            why = f"{folder} is a file, where its backups folder should be"
+        elif error.errno == errno.ENOSPC:
+            why = "the disk is full"
+        else:
+            why = f"{error.strerror or error}: {error.filename or folder}"
+        return f"backup: today's automatic backup failed ({why}); carrying on without it"
+    except sqlite3.Error as error:
+        text = str(error).lower()
+        why = "the disk is full" if "full" in text else plain_database_error(error)
+        return f"backup: today's automatic backup failed ({why}); carrying on without it"
+    return None
+
+
+def check_backup(path: str | os.PathLike[str]) -> Path:
+    """Refuse a file that is not a sound QuotaDesk database this version can open: checked
+    whole (integrity, QuotaDesk's tables, schema not newer) before anything is replaced."""
+    file = Path(path).expanduser()
     if not file.is_file():
-        raise BackupError(f"file: {file} does not exist", "file")
+        raise BackupError(f"file: {file} does not exist (or is not a file)", "file")
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as error:
+        raise BackupError(f"file: {file} cannot be read ({error.strerror})", "file") from None
+    if head != b"SQLite format 3\x00":
+        raise BackupError(f"file: {file} is not a QuotaDesk backup (not an SQLite file)", "file")
     problem = integrity_problem(file)
     if problem is not None:
-        raise BackupError(f"file: {file} is damaged or not a database ({problem})", "file")
-    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    if not {"settings", "clients", "ledger_entries", "alembic_version"} <= names:
+        raise BackupError(f"file: {file} is damaged ({problem[:200]}): choose another backup",
+                          "file")
+    try:
+        names = sqlite_tables(file)
+        with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"file: {file} is not a QuotaDesk database ({error})", "file") from None
+    if not names >= QUOTADESK_TABLES or revision is None:
         raise BackupError(f"file: {file} is not a QuotaDesk database", "file")
+    if str(revision[0]) not in known_revisions():
+        raise BackupError(f"file: {file} was written by a newer QuotaDesk (schema "
+                          f"{revision[0]}): install the newer version to restore it", "file")
+    return file
 
 
 def restore(desk: Desk, source: str | os.PathLike[str]) -> Path | None:
-    """Replace the database's content with a checked backup, keeping a copy of what it was."""
-    check_backup(source)
+    """Replace the database's content with a checked backup, keeping a copy of what it was.
+    Returns that safety copy (None when the live file was damaged and could not be copied)."""
+    file = check_backup(source)
     target = _sqlite_path(desk)
+    if desk.database.read_only:
+        raise BackupError(f"database: {read_only_text(str(target))}", "database")
+    if Path(os.path.realpath(file)) in protected_files(target):
+        raise BackupError("file: that is the open database itself, not a backup", "file")
     saved = None
     if target.exists() and integrity_problem(target) is None:
-        saved = copy_sqlite(target, backups_dir(target) /
-                            f"{target.stem}-before-restore-{datetime.now():%Y%m%d%H%M%S}.db")
+        try:
+            saved = copy_sqlite(target, backups_dir(target) /
+                                f"{target.stem}-before-restore-{datetime.now():%Y%m%d%H%M%S}.db")
+        except OSError as error:
+            raise BackupError("restore: the safety copy of the database could not be written "
+                              f"({error.strerror}); nothing was replaced", "restore") from None
     desk.database.engine.dispose()
-    with closing(sqlite3.connect(str(source), timeout=15)) as src, \
+    # The backup API writes the whole copy in one transaction of the live file: a restore
+    # killed half-way is rolled back by SQLite's journal at the next open.
+    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=15)) as src, \
             closing(sqlite3.connect(target, timeout=15)) as dst:
         src.backup(dst)
     desk.database.engine.dispose()
@@ -123,25 +212,28 @@ class DatabaseProblem(QuotaDeskError):
 
 
 def open_desk(path_or_url: str | os.PathLike[str] | None, clock: Clock = system_clock) -> Desk:
-    """Open a database for the window: quick integrity check, migrations (with a copy kept
-    first), today's rolling backup; every failure a person can meet as a plain refusal."""
+    """Open a database for the window: what `--db` names checked, quick integrity check,
+    migrations (with a copy kept first), today's rolling backup; every failure a person can
+    meet as a plain refusal. A read-only file opens read-only."""
     try:
         desk = Desk(open_database(path_or_url, check=True), clock=clock)
     except SchemaTooNew as error:
         raise DatabaseProblem(f"database: {error}") from None
+    except DatabaseUnusable as error:
+        raise DatabaseProblem(f"database: {error.message}") from None
     except DatabaseCorrupt as error:
         advice = (f" Restore the latest backup ({error.latest_backup}) with File → Restore…"
                   if error.latest_backup else
                   " Restore a backup with File → Restore…, or open another database.")
         raise DatabaseProblem(f"database: {error.path} is damaged and was left untouched "
-                              f"({error.detail}).{advice}") from None
-    except (OperationalError, OSError) as error:
+                              f"({error.detail[:200]}).{advice}") from None
+    except (SQLAlchemyError, sqlite3.Error, OSError) as error:
         raise DatabaseProblem(f"database: {plain_database_error(error)} "
-                              f"({database_url(path_or_url)})") from None
-    database = sqlite_path(desk.database.url)
-    if database is not None:
-        try:
-            daily_backup(database)
-        except (OSError, sqlite3.Error) as error:
-            log.warning("daily backup of %s failed: %s", database, error)
+                              f"({masked(database_url(path_or_url))})") from None
+    if desk.database.path is not None and not desk.database.read_only:
+        clean_leftovers(desk.database.path)
+    problem = daily_backup_problem(desk)
+    if problem is not None:
+        log.warning("%s", problem)
+        desk.startup_problems.append(problem)
     return desk

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -15,15 +14,22 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from quotadesk.db import sqlite_path
+from quotadesk.db import plain_database_error, sqlite_path
 from quotadesk.models import Client, UsageEvent
 from quotadesk.models.base import table_of
 from quotadesk.services.book import ClientBook, Journal, load_books
 from quotadesk.services.bulk import Recorded, existing, stored_time
 from quotadesk.services.desk import EXACT, Desk, Tx, write_op
 from quotadesk.services.dto import ImportResult, Rejection, UsageResult
-from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.errors import (
+    ClockBehind,
+    DatabaseBusy,
+    InvalidValue,
+    QuotaDeskError,
+    echo,
+)
 from quotadesk.services.import_writer import ImportWriter, WriterStopped, batch_message
 from quotadesk.services.lookup import clean_text, find, name_key
 from quotadesk.services.quantities import (
@@ -33,44 +39,66 @@ from quotadesk.services.quantities import (
     parse_quantity,
     parse_resource,
 )
+from quotadesk.services.timeline import EARLIEST, END, in_range, local_to_utc, out_of_range
+from quotadesk.services.usage_reader import (
+    BAD_CSV,
+    BAD_ENCODING,
+    MAX_LINE,
+    TOO_LONG,
+    UsageFileError,
+    UsageReader,
+)
 
 HEADER = ("event_id", "client", "resource", "quantity", "occurred_at")
 MAX_EVENT_ID = 200
 BATCH_SIZE = 100_000
 
 
-class UsageFileError(QuotaDeskError):
-    """The file itself cannot be read as a usage export (missing, unreadable, wrong header)."""
+class ImportStopped(QuotaDeskError):
+    """An import the database (disk full, database gone, locked past the timeout) or the file
+    (unreadable part-way) stopped: `result` says exactly what was recorded before the stop,
+    whole batches each committed, with `result.stopped` saying why; nothing else was written
+    (SPEC §7, §8)."""
 
-    field = "file"
+    field = "import"
+
+    def __init__(self, result: ImportResult) -> None:
+        kept = (f"the {result.recorded:,} events recorded before the stop were kept"
+                if result.recorded else "no event was recorded before the stop")
+        super().__init__(f"import stopped: {result.stopped}; {kept}")
+        self.result = result
 
 
 def parse_time(value: object, tz: ZoneInfo, field: str = "occurred_at") -> datetime:
-    """An ISO 8601 time; one with no zone is in the database's time zone (SPEC §7)."""
+    """An ISO 8601 time in ASCII digits; one with no zone is in the database's time zone
+    (SPEC §7), and must happen exactly once there (SPEC §8)."""
     text = str(value).strip()
     if not text:
         raise InvalidValue(f"{field}: a time is required", field)
+    if not text.isascii():
+        raise InvalidValue(f"{field}: {echo(text)} is not an ISO 8601 time (in ASCII digits)",
+                           field)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidValue(f"{field}: {text!r} is not an ISO 8601 time", field) from None
-    return in_utc(moment, tz, field)
+        raise InvalidValue(f"{field}: {echo(text)} is not an ISO 8601 time", field) from None
+    return in_utc(moment, tz, field, text)
 
 
-def in_utc(moment: datetime, tz: ZoneInfo, field: str) -> datetime:
-    """The same instant in UTC; a naive time is in the database's time zone.
-
-    A time within a day of datetime's limits (year 1 or 9999) may have no UTC equivalent:
-    refused as out of range rather than overflowing.
-    """
+def in_utc(moment: datetime, tz: ZoneInfo, field: str, shown: object = None) -> datetime:
+    """The same instant in UTC, within 1970-01-01 … 2999-12-31 (SPEC §8). A naive time is in
+    the database's time zone, refused if a daylight-saving change makes it ambiguous or
+    impossible there. `shown`: the time as given, for a message."""
+    if shown is None:
+        shown = moment.isoformat()
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    elif moment.tzinfo is UTC:
-        return moment
-    try:
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise InvalidValue(f"{field}: {moment.isoformat()} is out of range", field) from None
+        return local_to_utc(moment, tz, field, shown)
+    if moment.tzinfo is not UTC:
+        try:
+            moment = moment.astimezone(UTC)
+        except (OverflowError, ValueError):  # within a day of year 1 or 9999
+            raise out_of_range(field, shown) from None
+    return in_range(moment, field, shown)
 
 
 def clean_event_id(value: object) -> str | None:
@@ -90,7 +118,7 @@ def record_usage(tx: Tx, *, client: object, resource: object, quantity: object,
     qty = parse_quantity(res, quantity)
     if at is not None and not isinstance(at, datetime):
         at = parse_time(at, tx.tz, "at")
-    moment = in_utc(tx.now if at is None else at, tx.tz, "at")
+    moment = tx.now.astimezone(UTC) if at is None else in_utc(at, tx.tz, "at")
     key = clean_event_id(event_id)
     if key is not None and session.scalar(
             select(UsageEvent.id).where(UsageEvent.event_id == key)) is not None:
@@ -137,42 +165,6 @@ class _ClientIndex:
         return found
 
 
-def _reader(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, list[str]]]:
-    try:
-        data = Path(source).read_bytes() if isinstance(source, (str, os.PathLike)) else source.read()
-    except OSError as error:
-        raise UsageFileError(f"file: cannot read {source}: {error.strerror}", "file") from None
-    try:
-        text = data.decode("utf-8-sig")
-        clean = True
-    except UnicodeDecodeError:
-        # Keep reading: only the lines with bad bytes are rejected (see _parse_row).
-        text = data.decode("utf-8-sig", errors="surrogateescape")
-        clean = False
-    lines = io.StringIO(text, newline="")
-    before = 0  # physical lines taken by the readers before the current one
-    while True:
-        # A line the CSV reader cannot parse (a stray quote) rejects only itself: a fresh
-        # reader carries on from the next line. A record is reported at the line it starts on.
-        reader = csv.reader(lines, strict=True)
-        start = before + 1
-        try:
-            for fields in reader:
-                if not clean and any(_BAD_BYTE.search(f) for f in fields):
-                    yield start, [_BAD_ENCODING]
-                else:
-                    yield start, fields
-                start = before + reader.line_num + 1
-            return
-        except csv.Error as error:
-            yield start, [_BAD_CSV, str(error)]
-            before += reader.line_num
-
-
-_BAD_BYTE = re.compile("[\udc80-\udcff]")
-_BAD_ENCODING = "\x00bad-encoding"
-_BAD_CSV = "\x00bad-csv"
-
 ProgressFn = Callable[[int], None]
 CancelFn = Callable[[], bool]
 
@@ -186,33 +178,77 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
     A bad line rejects only itself. Cancelling stops between batches; what was committed
     stays, and a second run counts those events as duplicates. A large file on a SQLite file
     database is written by a second process while the next batch is rated (`pipelined`:
-    None decides by the file's size).
+    None decides by the file's size). The file is read as a stream (usage_reader): memory
+    stays bounded whatever it holds.
+
+    If the database refuses to take more (disk full, database gone, locked past the timeout)
+    or the file cannot be read further, the import stops: `ImportStopped` carries the result
+    of the batches committed before the stop, which are kept.
     """
-    rows = _reader(source)
-    try:
-        first = next(rows)
-    except StopIteration:
-        raise UsageFileError("file: the file is empty (expected the header "
-                             + ",".join(HEADER) + ")", "file") from None
-    header = tuple(f.strip().lower() for f in first[1])
-    if header != HEADER:
-        raise UsageFileError("file: the header must be " + ",".join(HEADER), "file")
-    parser = _RowParser(_ClientIndex(desk), desk.timezone,
-                        render_times=desk.database.engine.dialect.name == "sqlite")
-    database = sqlite_path(desk.database.url)
-    if pipelined is None:
-        pipelined = _pipeline_wanted(source)
-    totals = _Totals()
-    with desk.database.bulk_load():
-        if pipelined and database is not None:
-            # The writer waits for the first batch: a smaller one gets it going sooner.
-            opening = batch_size // 8 if batch_size >= RAMP_FROM else batch_size
-            done = _import_pipelined(desk, database, _batches(rows, parser, batch_size, opening),
-                                     totals, progress, cancelled)
-        else:
-            done = _import_in_turn(desk, _batches(rows, parser, batch_size, batch_size),
-                                   totals, progress, cancelled)
+    with UsageReader(source, len(HEADER)) as reader:
+        rows = iter(reader)
+        try:
+            first = next(rows)
+        except StopIteration:
+            raise UsageFileError("file: the file is empty (expected the header "
+                                 + ",".join(HEADER) + ")", "file") from None
+        if first[1] == [TOO_LONG]:
+            raise UsageFileError(f"file: the first line is longer than {MAX_LINE:,} characters: "
+                                 "not a usage export (the header must be "
+                                 + ",".join(HEADER) + ")", "file")
+        header = tuple(f.strip().lower() for f in first[1])
+        if header != HEADER:
+            raise UsageFileError("file: the header must be " + ",".join(HEADER), "file")
+        parser = _RowParser(_ClientIndex(desk), desk.timezone,
+                            render_times=desk.database.engine.dialect.name == "sqlite")
+        database = sqlite_path(desk.database.url)
+        if pipelined is None:
+            pipelined = _pipeline_wanted(source)
+        totals = _Totals()
+        done = finished = False
+        stop: Exception | None = None
+        try:
+            with desk.database.bulk_load():
+                try:
+                    if pipelined and database is not None:
+                        # The writer waits for the first batch: a smaller one gets it going
+                        # sooner.
+                        opening = batch_size // 8 if batch_size >= RAMP_FROM else batch_size
+                        done = _import_pipelined(
+                            desk, database, _batches(rows, parser, batch_size, opening),
+                            totals, progress, cancelled)
+                    else:
+                        done = _import_in_turn(
+                            desk, _batches(rows, parser, batch_size, batch_size), totals,
+                            progress, cancelled)
+                except _STOPS as error:
+                    stop = error
+                finished = True
+        except (DBAPIError, sqlite3.Error):
+            # Folding the log back into the file once the batches are written failed (the
+            # disk is full): what was committed is in the log, and stays there until a later
+            # commit folds it back.
+            if not finished:
+                raise
+    if stop is not None:
+        raise ImportStopped(totals.result(cancelled=False, stopped=_stop_reason(stop))) \
+            from stop
     return totals.result(cancelled=not done)
+
+
+#: What stops an import part-way (SPEC §8: the database refuses to take more, or the file
+#: cannot be read further). Anything else is a bug, and propagates as such.
+_STOPS = (DBAPIError, sqlite3.Error, DatabaseBusy, WriterStopped, UsageFileError)
+
+
+def _stop_reason(error: Exception) -> str:
+    """Why an import stopped, in one line a person can act on."""
+    if isinstance(error, QuotaDeskError):
+        return error.message
+    text = plain_database_error(error)
+    # Said of a refused command; an import that stopped kept what it had committed.
+    text = re.sub(r"\s*\(nothing was written\)\s*$", "", text)
+    return f"database: {text}"
 
 
 #: Files from this size up are imported with a writer process (a few batches' worth: below
@@ -290,10 +326,10 @@ class _Totals:
         if progress is not None and batch.rows:
             progress(batch.line)
 
-    def result(self, cancelled: bool) -> ImportResult:
+    def result(self, cancelled: bool, stopped: str | None = None) -> ImportResult:
         self.rejected.sort(key=lambda r: r.line)
         return ImportResult(self.recorded, self.duplicates, tuple(self.rejected),
-                            cancelled=cancelled)
+                            cancelled=cancelled, stopped=stopped)
 
 
 def _import_in_turn(desk: Desk, batches: Iterator[_Batch], totals: _Totals,
@@ -339,19 +375,31 @@ def _write_pipelined(rater: _PipelineRater, batches: Iterator[_Batch], totals: _
                      progress: ProgressFn | None, cancelled: CancelFn | None) -> bool:
     writer = rater.writer
     sent: _Batch | None = None  # written, or being written, by the writer
-    for batch in batches:
-        if not batch.rows:
-            totals.add(batch, progress)
-            continue
-        rater.rate(batch, after=sent)
+    try:
+        for batch in batches:
+            if not batch.rows:  # lines refused before rating (the last batch): after `sent`
+                if sent is not None:
+                    rater.settle(sent, None)
+                    totals.add(sent, progress)
+                    sent = None
+                totals.add(batch, progress)
+                continue
+            rater.rate(batch, after=sent)
+            if sent is not None:
+                rater.settle(sent, batch)
+                totals.add(sent, progress)
+                sent = None
+                if cancelled is not None and cancelled():
+                    return False  # `batch` is rated, but nothing of it is written
+            writer.write(batch.message)
+            sent = batch
+    except UsageFileError:
+        # The file cannot be read further: the batch being written is settled first, so
+        # that the result counts it exactly if it was committed.
         if sent is not None:
-            rater.settle(sent, batch)
+            rater.settle(sent, None)
             totals.add(sent, progress)
-            sent = None
-            if cancelled is not None and cancelled():
-                return False  # `batch` is rated, but nothing of it is written
-        writer.write(batch.message)
-        sent = batch
+        raise
     if sent is not None:
         rater.settle(sent, None)
         totals.add(sent, progress)
@@ -419,10 +467,12 @@ class _RowParser:
 
     def parse(self, line: int, fields: list[str]) -> _Row:
         if len(fields) != 5:
-            if fields == [_BAD_ENCODING]:
+            if fields == [BAD_ENCODING]:
                 raise InvalidValue("encoding: the line is not valid UTF-8", "encoding")
-            if fields and fields[0] == _BAD_CSV:
+            if fields and fields[0] == BAD_CSV:
                 raise InvalidValue(f"line: malformed CSV ({fields[1]})", "line")
+            if fields == [TOO_LONG]:
+                raise InvalidValue(f"line: longer than {MAX_LINE:,} characters", "line")
             raise InvalidValue(f"expected {len(HEADER)} fields, found {len(fields)}", "line")
         event_id, client, resource, quantity, occurred = fields
         known = self.resources.get(resource)
@@ -443,19 +493,23 @@ class _RowParser:
             key = event_id.strip() or None
         else:
             key = clean_event_id(event_id)
-        try:
-            moment = _fromisoformat(occurred)
+        try:  # (digits other than ASCII are refused: SPEC §8)
+            moment = _fromisoformat(occurred) if occurred.isascii() else None
         except ValueError:
             moment = None
         stored = None
         if moment is None or moment.tzinfo is not UTC:
             moment = parse_time(occurred, self.tz)
-        elif self.render_times:
-            stored = _stored_utc(occurred)
+        else:
+            if not _EARLIEST <= moment < _END:
+                in_range(moment, "occurred_at", occurred)
+            if self.render_times:
+                stored = _stored_utc(occurred)
         return (line, key, client_id, known[1], number, moment, stored)
 
 
 _fromisoformat = datetime.fromisoformat
+_EARLIEST, _END = EARLIEST, END
 
 
 def _stored_utc(text: str) -> str | None:
@@ -562,8 +616,12 @@ def _rate(tx: Tx, batch: _Batch, cache: _Books, unwritten: set[str] | None,
         seen.update(event_id for event_id in event_ids if event_id in unwritten)
     journal = Journal(tx, record)
     books = cache.take(journal, {row[2] for row in rows})
-    for book in books.values():
-        book.catch_up(tx.now)
+    behind: dict[int, str] = {}  # clients with a moment after this import's clock: their lines
+    for client_id, book in books.items():  # are rejected, with the reason (SPEC §8)
+        try:
+            book.catch_up(tx.now)
+        except ClockBehind as error:
+            behind[client_id] = error.message
     journal.reserve_event_ids(len(rows))
     journal.stored_now = stored_time(tx.now)
     recorded = duplicates = 0
@@ -575,6 +633,8 @@ def _rate(tx: Tx, batch: _Batch, cache: _Books, unwritten: set[str] | None,
                 continue
             seen.add(event_id)
         try:
+            if behind and client_id in behind:
+                raise ClockBehind(behind[client_id])
             books[client_id].consume(resource, quantity, at, event_id, stored_at)
         except QuotaDeskError as error:
             refused.append(Rejection(line, error.message))
@@ -588,4 +648,5 @@ def _rate(tx: Tx, batch: _Batch, cache: _Books, unwritten: set[str] | None,
     return journal
 
 
-__all__ = ["HEADER", "Resource", "UsageFileError", "import_usage", "parse_time", "record_usage"]
+__all__ = ["HEADER", "ImportStopped", "Resource", "UsageFileError", "import_usage", "parse_time",
+           "record_usage"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ from quotadesk.services.errors import (
     InvalidValue,
     NotFound,
     PackNotAssigned,
+    echo,
 )
 from quotadesk.services.lookup import clean_text, find, record_id
 from quotadesk.services.periods import add_months, due_date, local_date
@@ -36,11 +38,26 @@ MESSAGES = {
 }
 FREE_MESSAGE = "Addon pack credited. No payment request was created: the pack is free."
 MAX_REASON = 2000
+MAX_KEY = 200
 
 
 def new_application_key() -> str:
     """One key per Apply dialog (or CLI call without --key): a retry reuses it."""
     return uuid.uuid4().hex
+
+
+def application_key(value: object) -> str:
+    """An idempotency key as given (SPEC §8): never empty or blank, compared exactly,
+    untrimmed; at most 200 characters of valid text."""
+    if not isinstance(value, str):
+        raise InvalidValue("key: an idempotency key is text", "key")
+    if not value.strip():
+        raise InvalidValue("key: an idempotency key cannot be empty", "key")
+    if len(value) > MAX_KEY:
+        raise InvalidValue(f"key: at most {MAX_KEY} characters", "key")
+    if "\x00" in value or any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise InvalidValue("key: must be valid Unicode text", "key")
+    return value
 
 
 def _message(status: str, request_id: int | None) -> str:
@@ -53,17 +70,15 @@ def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
     """Credit a pack to the wallet and request its payment, exactly once per key (SPEC §3)."""
     session = tx.session
     if status not in PAYMENT_STATUSES:
-        raise InvalidValue(f"status: must be pending or paid, not {status!r}", "status")
-    key = clean_text(key or new_application_key(), "key", 200)
-    if not key:
-        raise InvalidValue("key: must be 1 to 200 characters", "key")
+        raise InvalidValue(f"status: must be pending or paid, not {echo(status)}", "status")
+    key = new_application_key() if key is None else application_key(key)
     row = find(session, Client, client)
     pack_row = find(session, AddonPack, pack)
     previous = session.scalars(select(PackApplication).where(PackApplication.key == key)).first()
     if previous is not None:
         if (previous.client_id, previous.pack_id, previous.status) != (row.id, pack_row.id, status):
             raise IdempotencyConflict(
-                f"key: {key!r} was already used for a different application", "key")
+                f"key: {echo(key)} was already used for a different application", "key")
         lot_id = session.scalar(select(WalletLot.id).where(
             WalletLot.application_id == previous.id))
         request_id = session.scalar(select(PaymentRequest.id).where(

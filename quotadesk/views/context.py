@@ -21,6 +21,10 @@ class DeskFacts:
     initialised: bool
     currency: str | None
     timezone: str | None
+    #: The file or its folder cannot be written: open for browsing, every change refused.
+    read_only: bool = False
+    #: The database as a person may see it (a path, or a URL with its password as ***).
+    shown: str = ""
 
 
 def read_desk_facts(desk: Desk) -> DeskFacts:
@@ -28,7 +32,7 @@ def read_desk_facts(desk: Desk) -> DeskFacts:
     desk.forget_settings()
     settings = desk.settings()
     return DeskFacts(desk, "currency" in settings, settings.get("currency"),
-                     settings.get("timezone"))
+                     settings.get("timezone"), desk.database.read_only, desk.database.shown)
 
 
 class DeskContext(OpRunner):

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from quotadesk import __version__
 from quotadesk.app import log_dir
 from quotadesk.db import default_database_path
-from quotadesk.services import setup
+from quotadesk.services import credentials, setup
 from quotadesk.services.desk import Desk, fixed_clock
 from quotadesk.services.dto import ClientInfo, RolloverResult
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
@@ -237,29 +237,65 @@ class MainWindow(QMainWindow):
         self.client_page.show_client(None)
         self.stack.setCurrentWidget(self.agency)
         self.ctx.adopt(facts)
-        self.settings.setValue("database/last", facts.desk.database.url)
+        self._remember_database(facts.desk.database.url)
         self.db_label.setText(self._db_text())
         self.desk_label.setText(f"{facts.currency} · {facts.timezone}")
         self.clock_label.setText(self.tr("Clock fixed at {when}").format(
             when=self.ctx.fmt.when(facts.desk.clock())) if self.now_text else "")
-        self.setWindowTitle(self.tr("QuotaDesk — {name}").format(name=self._db_name()))
+        title = self.tr("QuotaDesk — {name}").format(name=self._db_name())
+        if facts.read_only:
+            title += self.tr(" (read-only)")
+        self.setWindowTitle(title)
         self._update_actions()
-        if rollover:
+        problems = list(facts.desk.startup_problems)
+        facts.desk.startup_problems.clear()
+        if facts.read_only:
+            problems.insert(0, self.tr(
+                "{name} is read-only: it is open read-only, to look at; nothing can be "
+                "changed in it, and no rollover runs. To work in it, move it (or copy it) to a "
+                "folder you can write to.").format(name=facts.shown))
+        elif rollover:
             run_rollover(self.ctx, self, self._rolled_over, quiet=True)
+        if problems:
+            self.show_notice("\n\n".join(problems),
+                             self.tr("Opened read-only") if facts.read_only else
+                             self.tr("Today's automatic backup failed"))
+
+    def show_notice(self, text: str, status: str) -> None:
+        """Something true the user should know that stopped nothing (read-only, a failed
+        daily backup): a plain dialog, not only the log; `status` for the status bar."""
+        self.say(status)
+        box = QMessageBox(QMessageBox.Icon.Information, self.tr("QuotaDesk"), text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("noticeBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialogs["notice"] = box
+        box.open()
+
+    def _remember_database(self, url: str) -> None:
+        """The database to open next time: its URL without a password, which goes to the
+        operating system's credential store."""
+        try:
+            bare = credentials.remember(url)
+        except credentials.CredentialStoreMissing:
+            bare, _ = credentials.without_password(url)
+            self.say(self.tr("The database password was not kept: this computer has no "
+                             "credential store, so it will be asked for again."))
+        self.settings.setValue("database/last", bare)
 
     def _db_name(self) -> str:
         desk = self.ctx.desk
         if desk is None:
             return ""
-        url = desk.database.url
-        return os.path.basename(url.split("///", 1)[1]) if url.startswith("sqlite") else url
+        path = desk.database.path
+        return path.name if path is not None else desk.database.shown
 
     def _db_text(self) -> str:
         desk = self.ctx.desk
         if desk is None:
             return self.tr("No database open")
-        url = desk.database.url
-        return url.split("///", 1)[1] if url.startswith("sqlite:///") else url.split("@")[-1]
+        text = desk.database.shown
+        return text + self.tr(" (read-only)") if desk.database.read_only else text
 
     def choose_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Open database"), "",

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk import __version__
-from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.errors import QuotaDeskError, as_refusal
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,12 @@ class _Job(QRunnable):
         except QuotaDeskError as refusal:
             outcome.refusal = refusal
         except BaseException as error:
-            outcome.error = error
-            outcome.report = traceback.format_exc()
+            refusal = as_refusal(error)  # a read-only file, a full disk: a plain dialog
+            if refusal is not None:
+                outcome.refusal = refusal
+            else:
+                outcome.error = error
+                outcome.report = traceback.format_exc()
         self.runner._finished.emit(self.op_id, outcome)
 
 

@@ -3,7 +3,10 @@ progress dialog that can be cancelled), and running the period rollover."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -184,15 +187,14 @@ class ImportUsageDialog(FormDialog):
         def fn(progress: Progress) -> ImportResult:
             if not path:
                 raise InvalidValue("file: choose a usage file", "file")
+            progress.set_maximum(_line_count(path))
             try:
-                with open(path, "rb") as handle:
-                    progress.set_maximum(sum(1 for _line in handle))
-            except OSError:
-                pass  # import_usage says what is wrong with the file
-            return usage.import_usage(
-                desk, path, batch_size=IMPORT_BATCH_SIZE,
-                progress=lambda line: progress.report(line, step_text.format(line=line)),
-                cancelled=progress.cancelled)
+                return usage.import_usage(
+                    desk, path, batch_size=IMPORT_BATCH_SIZE,
+                    progress=lambda line: progress.report(line, step_text.format(line=line)),
+                    cancelled=progress.cancelled)
+            except usage.ImportStopped as stop:  # the disk filled up part-way: what was
+                return stop.result  # recorded before the stop is kept, and shown as such
 
         self.run(fn, self._done, progress=self.tr("Importing usage…"), cancellable=True,
                  changes=Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS),
@@ -206,7 +208,14 @@ class ImportUsageDialog(FormDialog):
                  self.tr("Rejected: {n}").format(n=count(len(result.rejected)))]
         title = self.tr("Import finished")
         kind = "warning" if result.rejected else "success"
-        if result.cancelled:
+        if result.stopped is not None:
+            title = self.tr("Import stopped")
+            kind = "danger"
+            lines.append(self.tr("Stopped: {reason}").format(reason=result.stopped))
+            lines.append(self.tr("The events recorded before the stop were kept, and nothing "
+                                 "else was written. Once the problem is fixed, import the file "
+                                 "again: what was recorded is skipped as duplicates."))
+        elif result.cancelled:
             title = self.tr("Import cancelled")
             kind = "warning"
             lines.append(self.tr("What was recorded before you cancelled stays; importing the "
@@ -219,6 +228,18 @@ class ImportUsageDialog(FormDialog):
                 for r in result.rejected))
             self.rejected.show()
         self.imported.emit(result)
+
+
+def _line_count(path: str) -> int:
+    """The lines of a regular file, for the progress bar, read a block at a time (0 for
+    anything else: a pipe cannot be read twice, and /dev/zero has no end)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # (opening a pipe would wait for it)
+            return 0
+        with open(path, "rb") as handle:
+            return sum(block.count(b"\n") for block in iter(partial(handle.read, 1 << 20), b""))
+    except OSError:
+        return 0  # import_usage says what is wrong with the file
 
 
 def run_rollover(ctx: DeskContext, parent: QWidget, on_done: Callable[[RolloverResult], None]

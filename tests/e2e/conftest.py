@@ -309,3 +309,28 @@ def cli(template: Template, tmp_path: Path) -> Cli:
 def fresh(tmp_path: Path) -> Cli:
     """The CLI on a database that does not exist yet."""
     return Cli(tmp_path / "fresh.db", cwd=tmp_path)
+
+
+@pytest.fixture
+def berlin(tmp_path: Path) -> Cli:
+    """The CLI on a small agency in Europe/Berlin (a zone with daylight saving), set up at T0
+    (in this process): plan "Voice" (100 minutes), pack "Minutes 50" assigned to Acme, and
+    Acme and Beta subscribed to Voice."""
+    path = tmp_path / "berlin.db"
+    for command in (["init", "--timezone", "Europe/Berlin"],
+                    ["plan", "add", "Voice", "--fee", "10", "--included", "minutes=100"],
+                    ["pack", "add", "Minutes 50", "--resource", "minutes", "--units", "50",
+                     "--price", "5"],
+                    ["client", "add", "Acme"], ["client", "add", "Beta"],
+                    ["subscribe", "Acme", "Voice"], ["subscribe", "Beta", "Voice"],
+                    ["assign", "Acme", "Minutes 50"]):
+        cli_in_process(path, command)
+    return Cli(path, cwd=tmp_path)
+
+
+def usage_file(folder: Path, lines: Sequence[str], name: str = "usage.csv") -> Path:
+    """A usage CSV (SPEC §7) of these data lines, under the standard header."""
+    path = folder / name
+    path.write_text("event_id,client,resource,quantity,occurred_at\n"
+                    + "".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path

@@ -84,10 +84,12 @@ def check_history_row(row: dict) -> None:
 
 # -- applying -----------------------------------------------------------------------------
 def test_apply_pending_then_paid_prints_seed_000_messages_and_credits_the_wallet(cli: Cli):
-    pending, paid = parallel(
-        [(T0, "pending", "Acme", "100 Minutes Pack"),
-         ("2026-01-10T10:00:00Z", "paid", "acme", "100 minutes pack")],
-        lambda job: cli.ok("apply", job[2], job[3], "--status", job[1], now=job[0]))
+    # One after the other: time runs forward for each client (SPEC §8), so the later
+    # application cannot go first.
+    pending, paid = [
+        cli.ok("apply", client, pack, "--status", status, now=now) for now, status, client, pack
+        in [(T0, "pending", "Acme", "100 Minutes Pack"),
+            ("2026-01-10T10:00:00Z", "paid", "acme", "100 minutes pack")]]
     has_keys(pending, {"lot_id", "payment_request_id", "message"})
     assert is_int(pending["lot_id"]) and is_int(pending["payment_request_id"])
     assert pending["message"] == PENDING_MESSAGE
@@ -173,12 +175,14 @@ def test_apply_refusals_name_the_rule_and_change_nothing(cli: Cli, tmp_path):
 def test_fail_keeps_credits_revoke_takes_back_unused_units_and_history_lists_them(
         cli: Cli, tmp_path):
     sms = cli.ok("apply", "Beta Café", "Additional SMS", "--status", "pending")
-    free, used, failed = parallel(
+    # The two writes for Beta Café one after the other: time runs forward for each client
+    # (SPEC §8); marking the request failed is no moment of the client's and goes alongside.
+    free, failed = parallel(
         [("2026-01-10T09:30:00Z", ("apply", "Beta Café", "Free SMS", "--status", "pending")),
-         ("2026-01-10T10:00:00Z", ("usage", "Beta Café", "sms", "150", "--at",
-                                   "2026-01-10T09:15:00Z")),
          ("2026-01-10T11:00:00Z", ("fail", str(sms["payment_request_id"])))],
         lambda job: cli.ok(*job[1], now=job[0]))
+    used = cli.ok("usage", "Beta Café", "sms", "150", "--at", "2026-01-10T09:15:00Z",
+                  now="2026-01-10T10:00:00Z")
     assert free["payment_request_id"] is None, "no payment request for an amount of 0.00"
     assert (used["included"], used["wallet"]) == ("100", "50")
     check_payment(failed)

@@ -101,6 +101,20 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
+def bare_window(ctx: DeskContext, qtbot: Any, settings: QSettings) -> Iterator[MainWindow]:
+    """A window with no database open yet."""
+    win = MainWindow(ctx, settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    ctx.wait_idle()
+    if ctx.desk is not None:
+        ctx.desk.close()
+    win.close()
+    win.deleteLater()
+
+
+@pytest.fixture
 def window(ctx: DeskContext, desk: Any, qtbot: Any, settings: QSettings) -> Iterator[MainWindow]:
     """The main window on the `desk` fixture's database, its client list loaded."""
     win = MainWindow(ctx, settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -25,20 +24,6 @@ from quotadesk.views.dialogs import FirstRunDialog
 from quotadesk.views.main_window import MainWindow
 from quotadesk.views.ops import ErrorReportDialog
 from tests.gui.conftest import TIMEOUT, click, dialog_of, open_client, settle
-
-
-@pytest.fixture
-def bare_window(ctx, qtbot, settings):
-    """A window with no database open yet."""
-    win = MainWindow(ctx, settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    ctx.wait_idle()
-    if ctx.desk is not None:
-        ctx.desk.close()
-    win.close()
-    win.deleteLater()
 
 
 def test_first_run_start_empty(qtbot, ctx, bare_window, tmp_path):
@@ -87,8 +72,9 @@ def test_opening_something_that_is_not_a_database_is_refused(qtbot, ctx, bare_wi
     qtbot.waitUntil(lambda: bare_window.dialogs.get("refusal") is not None, timeout=TIMEOUT)
     box = bare_window.dialogs["refusal"]
     assert isinstance(box, QMessageBox)
-    assert "is damaged and was left untouched" in box.text()
-    assert "Restore a backup with File → Restore…" in box.text()
+    # SPEC §8: a file that is not SQLite at all is "not a QuotaDesk database" (not damaged).
+    assert "notes.db is not a QuotaDesk database" in box.text()
+    assert "damaged" not in box.text()
     assert junk.read_bytes() == b"this is not SQLite" * 100  # never "repaired"
     assert ctx.desk is None and bare_window.db_label.text() == "No database open"
     box.close()

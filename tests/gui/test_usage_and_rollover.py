@@ -3,9 +3,11 @@ dialogs that can be cancelled, and the panels following."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -125,6 +127,44 @@ def test_import_can_be_cancelled_between_batches(qtbot, desk, acme, window, tmp_
     assert dialog.summary.text.text().splitlines()[0] == "Recorded: 5"
     assert clients.client_detail(desk, acme).resources["minutes"].included_used == 5
     assert not shiboken6.isValid(progress)  # closed and gone
+
+
+@pytest.mark.parametrize("writer", ["never", "always"],
+                         ids=["in one process", "with its writer process"])
+def test_an_import_the_database_stops_shows_what_was_recorded_before_the_stop(
+        qtbot, desk, acme, window, tmp_path, monkeypatch, writer):
+    """The disk fills up part-way (here the database refuses the 8th event as SQLite does
+    then): the dialog shows the counts kept, and why it stopped; it used to show an
+    unexpected-failure report and no counts."""
+    monkeypatch.setenv("QUOTADESK_IMPORT_WRITER", writer)
+    monkeypatch.setattr(usage_dialogs, "IMPORT_BATCH_SIZE", 5)
+    with sqlite3.connect(desk.database.url.removeprefix("sqlite:///")) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON usage_events WHEN "
+                     "NEW.event_id = 'e7' BEGIN SELECT RAISE(FAIL, 'database or disk is full'); "
+                     "END")
+    path = _write(tmp_path, [f"e{i},Acme,minutes,1,2026-01-10T08:00:00" for i in range(12)])
+    window.import_action.trigger()
+    dialog = dialog_of(window, ImportUsageDialog)
+    qtbot.keyClicks(dialog.path, path)
+    click(qtbot, dialog.accept_button)
+    settle(qtbot, window.ctx)
+    assert window.ctx.failures == []
+    assert dialog.summary.title.text() == "Import stopped"
+    text = dialog.summary.text.text()
+    assert text.splitlines()[:4] == [
+        "Recorded: 5", "Duplicates: 0", "Rejected: 0",
+        "Stopped: database: the disk is full: free some space, then try again"]
+    assert "nothing was written" not in text
+    assert clients.client_detail(desk, acme).resources["minutes"].included_used == 5
+
+
+def test_the_progress_bar_counts_the_lines_of_a_regular_file_only(tmp_path):
+    path = _write(tmp_path, ["a", "b", "c"])
+    assert usage_dialogs._line_count(path) == 4
+    assert usage_dialogs._line_count(str(tmp_path)) == 0
+    assert usage_dialogs._line_count(str(tmp_path / "missing.csv")) == 0
+    if Path("/dev/zero").exists():  # no end: never read to count its lines
+        assert usage_dialogs._line_count("/dev/zero") == 0
 
 
 def test_rollover_from_the_menu(qtbot, desk, clock, acme, window):

@@ -954,12 +954,18 @@ def header_readable(data: bytes) -> bool:
 
 
 def oracle_records(data: bytes) -> list[tuple[int, list[str]]] | None:
-    """The data records as a strict CSV reader sees them (None: some line is malformed)."""
+    """The data records as a strict CSV reader sees them, each at its first line (None: some
+    line is malformed, or a record spanning lines has the wrong number of fields, so that
+    only its first line is rejected and the lines after it are read again: SPEC §8)."""
     reader = csv.reader(io.StringIO(decoded(data), newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
+    before = 0
     try:
         for fields in reader:
-            rows.append((reader.line_num, fields))
+            if reader.line_num - before > 1 and len(fields) != len(usage.HEADER):
+                return None
+            rows.append((before + 1, fields))
+            before = reader.line_num
     except csv.Error:
         return None
     return rows[1:]

@@ -197,8 +197,13 @@ def test_a_batch_the_database_refuses_leaves_nothing_of_itself(capped: Desk) -> 
         conn.execute("CREATE TRIGGER refuse_e2 BEFORE INSERT ON usage_events "
                      "WHEN NEW.event_id = 'e-2' BEGIN SELECT RAISE(ABORT, 'no e-2'); END")
 
-    with pytest.raises(IntegrityError, match="no e-2"):
+    with pytest.raises(usage.ImportStopped, match="no e-2") as stopped:
         usage.import_usage(capped, _csv(SMS), batch_size=2, pipelined=True)
+
+    # The import stops with its result so far: the first batch, kept and counted (SPEC §8).
+    assert isinstance(stopped.value.__cause__, IntegrityError)
+    assert (stopped.value.result.recorded, stopped.value.result.stopped) == (
+        2, "database: no e-2")
 
     assert _event_ids(capped) == ["e-0", "e-1"]
     assert _sms(capped) == (D(9), D(0), False)  # the first batch only: 1 included, 1 lot
@@ -215,9 +220,12 @@ def test_a_writer_that_dies_stops_the_import_with_the_committed_batches_kept(
                 child.kill()
                 child.join()
 
-    with pytest.raises(WriterStopped, match="writer process stopped"):
+    with pytest.raises(usage.ImportStopped, match="writer process stopped") as stopped:
         usage.import_usage(capped, _csv(SMS), batch_size=2, progress=kill_writer,
                            pipelined=True)
+
+    assert isinstance(stopped.value.__cause__, WriterStopped)
+    assert stopped.value.result.recorded == 2
 
     assert _event_ids(capped) == ["e-0", "e-1"]
     assert _sms(capped) == (D(9), D(0), False)

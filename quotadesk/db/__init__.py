@@ -17,9 +17,24 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from quotadesk.db.files import (
+    PRIVATE,
+    DatabaseMalformed,
+    DatabaseReadOnly,
+    DatabaseUnusable,
+    Target,
+    create_private,
+    held,
+    masked,
+    no_new_side_files,
+    partial_of,
+    refuse_foreign,
+    resolve_target,
+)
+
 APP_NAME = "QuotaDesk"
 APP_AUTHOR = "QuotaDesk"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
 #: Page cache per connection (64 MiB): a million-event import keeps its indexes in memory.
 CACHE_KIB = 65_536
@@ -71,11 +86,19 @@ def default_database_path() -> Path:
     return Path(appdirs.user_data_dir(APP_NAME, APP_AUTHOR)) / "quotadesk.db"
 
 
-def database_url(path_or_url: str | os.PathLike[str] | None) -> str:
-    """A SQLAlchemy URL from --db / QUOTADESK_DB / the user data directory."""
+def database_url_text(path_or_url: str | os.PathLike[str] | None) -> str:
+    """What --db / QUOTADESK_DB / the user data directory names (a path or a URL)."""
     value = os.fspath(path_or_url) if path_or_url else os.environ.get("QUOTADESK_DB", "")
     if not value:
+        folder = default_database_path().parent
+        folder.mkdir(parents=True, exist_ok=True)  # the app's own folder, not one a user named
         value = os.fspath(default_database_path())
+    return value
+
+
+def database_url(path_or_url: str | os.PathLike[str] | None) -> str:
+    """A SQLAlchemy URL from --db / QUOTADESK_DB / the user data directory."""
+    value = database_url_text(path_or_url)
     if "://" in value:
         return value
     return "sqlite:///" + os.path.abspath(os.path.expanduser(value))
@@ -87,23 +110,38 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or \
             parsed.database == ":memory:":
         return None
-    return Path(parsed.database)
+    name = parsed.database
+    if name.startswith("file:"):  # a read-only URI: file:/path (its options are in the query)
+        name = name[len("file:"):]
+    return Path(name)
 
 
 def backups_dir(database: Path) -> Path:
     return database.parent / "backups"
 
 
-def copy_sqlite(source: Path, target: Path) -> Path:
-    """A consistent copy through SQLite's online backup API (safe while others write)."""
+def copy_sqlite(source: Path, target: Path, *, immutable: bool = False) -> Path:
+    """A consistent copy through SQLite's online backup API (safe while others write): written
+    into `target.partial` (0600, locked while written) and renamed over `target` when whole;
+    on any failure the partial file is removed and `target` is as it was."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    partial = partial_of(target)
     partial.unlink(missing_ok=True)
-    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY, 0o600))
-    with closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)) as src, \
-            closing(sqlite3.connect(partial)) as dst:
-        src.backup(dst)
-    os.replace(partial, target)
+    Path(str(partial) + "-journal").unlink(missing_ok=True)
+    create_private(partial)
+    options = "mode=ro&immutable=1" if immutable else "mode=ro"
+    try:
+        with held(partial), \
+                closing(sqlite3.connect(f"file:{source}?{options}", uri=True,
+                                        timeout=BUSY_TIMEOUT_MS / 1000)) as src, \
+                closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+        os.chmod(partial, PRIVATE)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(str(partial) + "-journal").unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -127,10 +165,11 @@ def daily_backup(database: Path, keep: int = 7, today: str | None = None) -> Pat
     return target
 
 
-def integrity_problem(database: Path) -> str | None:
+def integrity_problem(database: Path, immutable: bool = False) -> str | None:
     """PRAGMA quick_check on the file; None when sound."""
+    options = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
-        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True,
+        with closing(sqlite3.connect(f"file:{database}?{options}", uri=True,
                                      timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
             # A damaged page can put any bytes into the report.
             conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
@@ -147,20 +186,15 @@ def check_integrity(url: str) -> None:
     database = sqlite_path(url)
     if database is None or not database.exists() or database.stat().st_size == 0:
         return
-    problem = integrity_problem(database)
+    problem = integrity_problem(database, immutable="immutable=1" in url)
     if problem is not None:
         raise DatabaseCorrupt(database, problem, latest_backup(database))
 
 
-def _prepare_sqlite_file(url: str) -> None:
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        # Readable by its owner only: it holds clients' billing data.
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+def _prepare_sqlite_file(target: Target) -> None:
+    """Create a new database file readable by its owner only (its folder must exist)."""
+    if target.path is not None and target.new and not target.path.exists():
+        create_private(target.path)
 
 
 #: Every connection to a SQLite file: wait for other desks' locks, enforce references, WAL
@@ -174,12 +208,14 @@ SQLITE_PRAGMAS = (
 )
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, read_only: bool) -> None:
+    pragmas = [p for p in SQLITE_PRAGMAS if not (read_only and "journal_mode" in p)]
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
@@ -195,19 +231,21 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        _prepare_sqlite_file(url)
         # LIFO: the connection used last is used next, with its page cache warm (and an
         # import's batches see their own connection again: see usage._Books).
+        # hide_parameters: a failed statement's message (and so the log) never carries the
+        # clients' names, addresses or amounts it was writing.
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-                               pool_use_lifo=True)
-        _install_sqlite_hooks(engine)
+                               pool_use_lifo=True, hide_parameters=True)
+        _install_sqlite_hooks(engine, read_only)
         return engine
     # READ COMMITTED with row locks: every write locks its client row (SELECT … FOR UPDATE)
     # before reading the state it changes, so each statement after the lock sees the latest
     # committed rows; unique constraints catch the rest and the transaction is retried.
-    return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+    return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED",
+                         hide_parameters=True)
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -269,9 +307,19 @@ class Database:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
+    #: The file or its folder cannot be written: reads work, every write is refused.
+    read_only: bool = False
+    path: Path | None = None
+
+    @property
+    def shown(self) -> str:
+        """The database as a person may see it: its path, or its URL without the password."""
+        return str(self.path) if self.path is not None else masked(self.url)
 
     @contextmanager
     def session(self, write: bool) -> Iterator[Session]:
+        if write and self.read_only:
+            raise DatabaseReadOnly(read_only_text(self.shown))
         token = _write_intent.set(write)
         session = self.sessions()
         try:
@@ -304,13 +352,66 @@ class Database:
         self.engine.dispose()
 
 
+def read_only_text(shown: str) -> str:
+    return (f"{shown} is read-only: it can be opened read-only to look at, but nothing can be "
+            "changed; move it (or copy it) to a folder you can write to")
+
+
 def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
-                  migrate_schema: bool = True, check: bool = False) -> Database:
-    """Open (creating and migrating) a database; `check` runs SQLite's quick_check first."""
-    url = database_url(path_or_url)
+                  migrate_schema: bool = True, check: bool = True) -> Database:
+    """Open a database after checking what `--db` names (SPEC §8): a new file in an existing
+    folder is created, an empty file adopted, anything that is not a QuotaDesk database
+    refused untouched; `check` runs SQLite's quick_check on the file first; an older schema is
+    migrated (never a read-only one)."""
+    target = resolve_target(database_url_text(path_or_url))
+    if target.path is not None and not target.new:
+        with no_new_side_files(target.path):
+            _inspect(target, check)
+    _prepare_sqlite_file(target)
+    engine = make_engine(target.url, read_only=target.read_only)
+    try:
+        if migrate_schema:
+            if target.read_only and _current_revision_fast(engine) != SCHEMA_HEAD:
+                raise DatabaseUnusable(f"{target.shown} is read-only and was written by an "
+                                       "older QuotaDesk: it must be upgraded, which needs write "
+                                       "access")
+            migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(target.url, engine, sessionmaker(engine, expire_on_commit=False),
+                    read_only=target.read_only, path=target.path)
+
+
+def _inspect(target: Target, check: bool) -> None:
+    """Before an engine touches an existing file: QuotaDesk's (or empty), sound, not newer."""
+    assert target.path is not None
+    immutable = "immutable=1" in target.url
+    try:
+        adopt = refuse_foreign(target.path, immutable)
+    except DatabaseMalformed as error:
+        raise DatabaseCorrupt(target.path, error.message, latest_backup(target.path)) from None
+    if adopt and target.read_only:
+        raise DatabaseUnusable(read_only_text(str(target.path)))
     if check:
-        check_integrity(url)
-    engine = make_engine(url)
-    if migrate_schema:
-        migrate(engine)
-    return Database(url, engine, sessionmaker(engine, expire_on_commit=False))
+        check_integrity(target.url)
+    _refuse_newer(target.path, immutable)
+
+
+def _refuse_newer(path: Path, immutable: bool) -> None:
+    """A schema this version does not know was written by a newer QuotaDesk."""
+    options = "mode=ro&immutable=1" if immutable else "mode=ro"
+    try:
+        with closing(sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=15)) as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:
+        return
+    if row is not None and str(row[0]) not in known_revisions():
+        raise SchemaTooNew(
+            f"This database was written by a newer QuotaDesk (schema {row[0]}); "
+            "install the newer version to open it.")
+
+
+def known_revisions() -> set[str]:
+    """The schema revisions this version ships (from the migration files' names)."""
+    return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
