@@ -272,9 +272,8 @@ def _plant(desk: Any, statement: str) -> None:
     ("UPDATE usage_events SET recorded_at = '2026-02-01 00:00:00.000000'",
      "outside its period"),
 ])
+@pytest.mark.parametrize("backend", ["sqlite"])  # the planted rows are SQLite's storage form
 def test_verify_reports_periods_out_of_order(desk, clock, backend, statement, problem):
-    if backend != "sqlite":
-        pytest.skip("the planted rows are in SQLite's storage form")
     agency(desk, clock)
     clock.set(datetime(2026, 3, 20, tzinfo=UTC))
     usage.record_usage(desk, client="Acme", resource="minutes", quantity="1")
