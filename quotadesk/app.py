@@ -233,7 +233,7 @@ def _self_test_import(desk: Any, folder: Path) -> None:
     again by multiprocessing): 60 minutes, 50 included and 10 from the pack. The writer must
     start and answer (the import alone would fall back to one process without it)."""
     from quotadesk.services import clients, usage
-    from quotadesk.services.import_writer import ImportWriter
+    from quotadesk.services.usage_import.writer import ImportWriter
 
     writer = ImportWriter(folder / "self-test.db")
     try:

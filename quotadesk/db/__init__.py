@@ -30,6 +30,7 @@ from quotadesk.db.files import (
     partial_of,
     refuse_foreign,
     resolve_target,
+    sqlite_tables,
 )
 
 APP_NAME = "QuotaDesk"
@@ -234,7 +235,7 @@ def _install_sqlite_hooks(engine: Engine, read_only: bool) -> None:
 def make_engine(url: str, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         # LIFO: the connection used last is used next, with its page cache warm (and an
-        # import's batches see their own connection again: see usage._Books).
+        # import's batches see their own connection again: see usage_import/batches.Books).
         # hide_parameters: a failed statement's message (and so the log) never carries the
         # clients' names, addresses or amounts it was writing.
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
@@ -310,6 +311,8 @@ class Database:
     #: The file or its folder cannot be written: reads work, every write is refused.
     read_only: bool = False
     path: Path | None = None
+    #: This process created the file (a command that is then refused removes it again).
+    created: bool = False
 
     @property
     def shown(self) -> str:
@@ -351,6 +354,15 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def remove_if_created(self) -> None:
+        """Undo the creation of a new database file (a refused first command writes
+        nothing, not even the file)."""
+        if not self.created or self.path is None:
+            return
+        self.engine.dispose()
+        for name in ("", "-wal", "-shm", "-journal"):
+            Path(str(self.path) + name).unlink(missing_ok=True)
+
 
 def read_only_text(shown: str) -> str:
     return (f"{shown} is read-only: it can be opened read-only to look at, but nothing can be "
@@ -367,6 +379,7 @@ def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
     if target.path is not None and not target.new:
         with no_new_side_files(target.path):
             _inspect(target, check)
+    created = target.path is not None and not target.path.exists()
     _prepare_sqlite_file(target)
     engine = make_engine(target.url, read_only=target.read_only)
     try:
@@ -380,7 +393,7 @@ def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
         engine.dispose()
         raise
     return Database(target.url, engine, sessionmaker(engine, expire_on_commit=False),
-                    read_only=target.read_only, path=target.path)
+                    read_only=target.read_only, path=target.path, created=created)
 
 
 def _inspect(target: Target, check: bool) -> None:
@@ -396,6 +409,30 @@ def _inspect(target: Target, check: bool) -> None:
     if check:
         check_integrity(target.url)
     _refuse_newer(target.path, immutable)
+
+
+def restorable(target: Target) -> bool:
+    """May `restore` replace this file? True when it is damaged (it will be moved aside),
+    False when it is sound, missing or empty; refused (DatabaseUnusable, SchemaTooNew) when
+    it is another program's file or a newer QuotaDesk's database."""
+    if target.path is None or target.new:
+        return False
+    try:
+        with no_new_side_files(target.path):
+            _inspect(target, check=True)
+    except DatabaseCorrupt:
+        return True
+    except DatabaseUnusable:
+        # An SQLite header over pages that cannot be read is a damaged database too.
+        with target.path.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                raise
+        try:
+            sqlite_tables(target.path, immutable=True)
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
+            return True
+        raise
+    return False
 
 
 def _refuse_newer(path: Path, immutable: bool) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from sqlalchemy import select, union
@@ -18,13 +18,14 @@ from quotadesk.models import (
     Period,
     WalletLot,
 )
-from quotadesk.services.book import Journal, load_books
+from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.desk import Desk, Tx, read_op, write_op
 from quotadesk.services.dto import (
     AlertInfo,
     HistoryRow,
     OutboxEmail,
     PaymentInfo,
+    PaymentTotals,
     RolloverResult,
 )
 from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound, echo
@@ -70,8 +71,8 @@ def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
                                   .order_by(candidates.c.client_id).limit(ROLLOVER_CHUNK)))
     if not due:
         return 0, 0, 0
-    journal = Journal(tx)
-    books = load_books(journal, due)
+    journal = PendingWrites(tx)
+    books = load_accounts(journal, due)
     closed = 0
     for book in books.values():
         book.catch_up(tx.now)
@@ -106,6 +107,14 @@ def list_payments(tx: Tx, client: object = None, status: str | None = None) -> l
     if status == "overdue":
         rows = [r for r in rows if r.overdue]
     return rows
+
+
+def payment_totals(payments: Iterable[PaymentInfo]) -> PaymentTotals:
+    """What is still to be paid among `payments`, and how much of it is overdue."""
+    pending = [p for p in payments if p.status == "pending"]
+    overdue = [p for p in pending if p.overdue]
+    return PaymentTotals(sum((p.amount for p in pending), Decimal(0)), len(pending),
+                         sum((p.amount for p in overdue), Decimal(0)), len(overdue))
 
 
 def _get_request(tx: Tx, request_id: int) -> PaymentRequest:

@@ -95,7 +95,7 @@ def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
             if kind == "decimal":
                 parts.append(f"(None if {value} is None else '0' if not {value} else "
                              f"(known({value}) or fresh({value})))")
-            elif kind == "datetime":  # a str is already in storage form (see usage.py)
+            elif kind == "datetime":  # a str: already in storage form (resolver.stored_utc)
                 parts.append(f"({value} if {value}.__class__ is str else t{i}({value}))")
             elif kind == "bool":
                 parts.append(f"(None if {value} is None else 1 if {value} else 0)")

@@ -14,6 +14,7 @@ from quotadesk.services.errors import InvalidValue, echo
 from quotadesk.services.lookup import clean_name, clean_text, ensure_unique, find, name_key
 from quotadesk.services.money import parse_money, parse_rate
 from quotadesk.services.periods import Anchor
+from quotadesk.services.plan_terms import alerts_to_store, stored_alerts
 from quotadesk.services.quantities import parse_quantity, parse_resource
 
 DEFAULT_ALERTS = (80, 95)
@@ -132,7 +133,7 @@ def plan_info(plan: Plan) -> PlanInfo:
         included={t.resource: t.included for t in plan.terms if t.included > 0},
         overage={t.resource: t.overage_rate for t in plan.terms if t.overage_rate is not None},
         addons=plan.addons, due_days=plan.due_days,
-        alerts=tuple(int(p) for p in plan.alert_thresholds.split(",") if p))
+        alerts=stored_alerts(plan.alert_thresholds))
 
 
 def pack_info(pack: AddonPack) -> PackInfo:
@@ -164,7 +165,7 @@ def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
     plan = Plan(name=clean, name_key=name_key(clean), fee=parse_money(fee, "fee", tx.currency),
                 anchor=parse_anchor(anchor).value, addons=parse_on_off(addons),
                 due_days=parse_due_days(due_days),
-                alert_thresholds=",".join(map(str, parse_alerts(alerts))),
+                alert_thresholds=alerts_to_store(parse_alerts(alerts)),
                 created_at=tx.now, updated_at=tx.now)
     _set_terms(plan, _included(included or {}), _overage(overage or {}))
     tx.session.add(plan)
@@ -193,7 +194,7 @@ def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = No
     if due_days is not None:
         row.due_days = parse_due_days(due_days)
     if alerts is not None:
-        row.alert_thresholds = ",".join(map(str, parse_alerts(alerts)))
+        row.alert_thresholds = alerts_to_store(parse_alerts(alerts))
     _set_terms(row, _included(included or {}), _overage(overage or {}))
     row.updated_at = tx.now
     tx.session.flush()

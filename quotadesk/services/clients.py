@@ -14,6 +14,7 @@ from quotadesk.models import (
     Alert,
     Campaign,
     Client,
+    LedgerEntry,
     PackAssignment,
     PaymentRequest,
     Period,
@@ -24,7 +25,7 @@ from quotadesk.models import (
     SubscriptionTerm,
     WalletLot,
 )
-from quotadesk.services.book import Journal, _rates, load_books, terms_from
+from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.catalog import pack_info
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import (
@@ -48,7 +49,9 @@ from quotadesk.services.errors import (
 )
 from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key, record_id
 from quotadesk.services.periods import Anchor, anchor_day_for, is_overdue
+from quotadesk.services.plan_terms import plan_terms
 from quotadesk.services.quantities import RESOURCES, Resource, parse_resource
+from quotadesk.services.rating import lot_expired, lot_is_live
 
 ZERO = Decimal(0)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -101,8 +104,8 @@ def subscribe(tx: Tx, *, client: object, plan: object) -> SubscriptionInfo:
     session = tx.session
     row = find(session, Client, client)
     plan_row = find(session, Plan, plan)
-    journal = Journal(tx)
-    book = load_books(journal, [row.id])[row.id]
+    journal = PendingWrites(tx)
+    book = load_accounts(journal, [row.id])[row.id]
     book.catch_up(tx.now)
     previous = session.scalars(select(Subscription).where(
         Subscription.client_id == row.id, Subscription.status == "active")).first()
@@ -119,7 +122,7 @@ def subscribe(tx: Tx, *, client: object, plan: object) -> SubscriptionInfo:
     terms = [SubscriptionTerm(subscription_id=sub.id, resource=t.resource, included=t.included,
                               overage_rate=t.overage_rate) for t in plan_row.terms]
     session.add_all(terms)
-    snapshot = terms_from(sub, terms)
+    snapshot = plan_terms(sub, terms)
     if previous is not None and book.period is not None:
         book.take_terms(snapshot, tx.now)
     else:
@@ -138,8 +141,8 @@ def cancel(tx: Tx, *, client: object) -> None:
     """Close the current period at once (its overage billed) and end consumption."""
     session = tx.session
     row = find(session, Client, client)
-    journal = Journal(tx)
-    book = load_books(journal, [row.id])[row.id]
+    journal = PendingWrites(tx)
+    book = load_accounts(journal, [row.id])[row.id]
     book.catch_up(tx.now, cancelling=True)
     if book.terms is None:
         book.require_active()
@@ -162,12 +165,9 @@ def _subscription_info(tx: Tx, client_id: int) -> SubscriptionInfo:
     terms = session.scalars(select(SubscriptionTerm).where(
         SubscriptionTerm.subscription_id == sub.id)).all()
     return SubscriptionInfo(
-        id=sub.id, plan=sub.plan_name, status=sub.status, started_at=sub.started_at,
+        id=sub.id, status=sub.status, started_at=sub.started_at,
         period_start=period.start if period else None, period_end=period.end if period else None,
-        addons=sub.addons, due_days=sub.due_days, fee=sub.fee, anchor=sub.anchor,
-        alerts=tuple(int(p) for p in sub.alert_thresholds.split(",") if p),
-        included={r.value: ZERO for r in RESOURCES} | {t.resource: t.included for t in terms},
-        overage=_rates(terms))
+        terms=plan_terms(sub, terms))
 
 
 def catch_up_client(tx: Tx, client_id: int, *, refuse_behind: bool = True) -> None:
@@ -175,8 +175,8 @@ def catch_up_client(tx: Tx, client_id: int, *, refuse_behind: bool = True) -> No
 
     A clock earlier than the latest moment recorded for the client is refused, unless the
     write is one SPEC §8 exempts (an assignment): then there is nothing to catch up."""
-    journal = Journal(tx)
-    book = load_books(journal, [client_id])[client_id]
+    journal = PendingWrites(tx)
+    book = load_accounts(journal, [client_id])[client_id]
     if not refuse_behind and book.latest is not None and tx.now < book.latest:
         return
     book.catch_up(tx.now)
@@ -219,6 +219,39 @@ def assign_packs(tx: Tx, *, client: object, packs: Sequence[object]) -> list[Pac
 
 
 @write_op
+def set_assigned_packs(tx: Tx, *, client: object, packs: Sequence[object]
+                       ) -> tuple[list[PackInfo], list[PackInfo]]:
+    """Make the client's assignments exactly `packs` (the assignment editor's Save), in one
+    transaction: any refusal leaves every assignment as it was. Adding needs add-ons on;
+    removing does not. Returns (added, removed)."""
+    session = tx.session
+    row = find(session, Client, client)
+    wanted = {pack.id: pack for pack in (find(session, AddonPack, ref) for ref in packs)}
+    current = {a.pack_id: a for a in session.scalars(select(PackAssignment).where(
+        PackAssignment.client_id == row.id))}
+    adding = [wanted[i] for i in sorted(wanted.keys() - current.keys())]
+    removing = sorted(current.keys() - wanted.keys())
+    if adding:
+        catch_up_client(tx, row.id, refuse_behind=False)
+        if not _active_subscription(tx, row.id).addons:
+            raise AddonsDisabled()
+    for pack in adding:
+        if pack.archived:
+            raise InvalidValue(f"pack: {pack.name!r} is archived", "pack")
+        session.add(PackAssignment(client_id=row.id, pack_id=pack.id, assigned_at=tx.now))
+    removed_rows = [session.get(AddonPack, i) for i in removing]
+    for pack_id in removing:
+        session.delete(current[pack_id])
+    added = [pack_info(p) for p in adding]
+    removed = [pack_info(p) for p in removed_rows if p is not None]
+    if added:
+        tx.audit("assign", "client", row.id, packs=[p.name for p in added])
+    for p in removed:
+        tx.audit("unassign", "client", row.id, pack=p.name)
+    return added, removed
+
+
+@write_op
 def unassign_pack(tx: Tx, *, client: object, pack: object) -> None:
     session = tx.session
     row = find(session, Client, client)
@@ -228,6 +261,16 @@ def unassign_pack(tx: Tx, *, client: object, pack: object) -> None:
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"pack: {pack_row.name!r} is not assigned to {row.name!r}", "pack")
     tx.audit("unassign", "client", row.id, pack=pack_row.name)
+
+
+def lot_state(expired: bool, revoked: bool, remaining: Decimal) -> str:
+    """What a lot is now: expired, revoked (its unused units taken back), used up or
+    available."""
+    if expired:
+        return "expired"
+    if revoked and remaining == 0:
+        return "revoked"
+    return "used up" if remaining == 0 else "available"
 
 
 # -- campaigns ----------------------------------------------------------------------------
@@ -356,17 +399,20 @@ def client_detail(tx: Tx, client: object) -> ClientDetail:
     blocked = {r: b for r, b in session.execute(select(
         ResourceState.resource, ResourceState.blocked).where(ResourceState.client_id == row.id))}
     lots = []
+    revoked = set(session.scalars(select(LedgerEntry.lot_id).where(
+        LedgerEntry.client_id == row.id, LedgerEntry.kind == "revoke")))
     for lot, pack_name in session.execute(
             select(WalletLot, AddonPack.name).join(AddonPack, AddonPack.id == WalletLot.pack_id)
             .where(WalletLot.client_id == row.id).order_by(WalletLot.applied_at, WalletLot.id)):
-        expired = lot.expires_at is not None and lot.expires_at <= now
+        expired = lot_expired(lot.expires_at, now)
         lots.append(LotInfo(lot.id, lot.resource, pack_name, lot.units, lot.remaining,
-                            lot.applied_at, lot.expires_at, expired))
+                            lot.applied_at, lot.expires_at, expired,
+                            lot_state(expired, lot.id in revoked, lot.remaining)))
     resources = {}
     for res in RESOURCES:
         r = res.value
         c = counters.get(r)
-        live = [lot for lot in lots if lot.resource == r and not lot.expired and lot.remaining > 0]
+        live = [lot for lot in lots if lot.resource == r and lot_is_live(lot, now)]
         expiries = [lot.expires_at for lot in live if lot.expires_at is not None]
         included = c.included if c else ZERO
         used = c.included_used if c else ZERO

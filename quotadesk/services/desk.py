@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow, localcontext
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, text
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from quotadesk.db import Database, open_database
 from quotadesk.models import AuditEntry, Setting
+from quotadesk.services.changes import committed
 from quotadesk.services.errors import ClockBehind, DatabaseBusy, DatabaseNotInitialised
 
 P = ParamSpec("P")
@@ -180,6 +181,7 @@ def _run_exact(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
                 result = body(tx)
                 if write:
                     session.commit()
+                    committed(session)  # what it wrote, for the window to broadcast
                 return result
         except ClockBehind as error:
             # The real clock, read before another desk's write for the same client committed
@@ -199,7 +201,16 @@ def _run_exact(desk: Desk, write: bool, body: Callable[[Tx], R]) -> R:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def write_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
+class Service(Protocol[P, R]):
+    """A use case: called with a desk, it runs in its own transaction; `in_tx` is its body,
+    for a service that reads several things in one transaction."""
+
+    in_tx: Callable[Concatenate[Tx, P], R]
+
+    def __call__(self, desk: Desk, /, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+def write_op(fn: Callable[Concatenate[Tx, P], R]) -> Service[P, R]:
     """Make `fn(tx, ...)` a service `fn(desk, ...)` that runs in one write transaction."""
 
     def service(desk: Desk, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -208,7 +219,7 @@ def write_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, 
     return _named(service, fn)
 
 
-def read_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P], R]:
+def read_op(fn: Callable[Concatenate[Tx, P], R]) -> Service[P, R]:
     """Make `fn(tx, ...)` a read-only service `fn(desk, ...)`."""
 
     def service(desk: Desk, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -217,13 +228,14 @@ def read_op(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Desk, P
     return _named(service, fn)
 
 
-def _named(service: Callable[Concatenate[Desk, P], R], fn: Callable[..., Any]
-           ) -> Callable[Concatenate[Desk, P], R]:
+def _named(service: Callable[Concatenate[Desk, P], R], fn: Callable[Concatenate[Tx, P], R]
+           ) -> Service[P, R]:
+    service.in_tx = fn  # type: ignore[attr-defined]
     service.__name__ = fn.__name__
     service.__qualname__ = fn.__qualname__
     service.__doc__ = fn.__doc__
     service.__module__ = fn.__module__
-    return service
+    return service  # type: ignore[return-value]
 
 
 def check_timezone(name: object) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from quotadesk.services.plan_terms import PlanTerms
+
 
 @dataclass(frozen=True)
 class PlanInfo:
@@ -64,19 +66,47 @@ class ClientSummary:
 
 @dataclass(frozen=True)
 class SubscriptionInfo:
+    """A client's subscription: its state, the open period and its plan snapshot."""
+
     id: int
-    plan: str
     status: str
     started_at: datetime
     period_start: datetime | None
     period_end: datetime | None
-    addons: bool
-    due_days: int
-    fee: Decimal
-    anchor: str
-    alerts: tuple[int, ...]
-    included: dict[str, Decimal]
-    overage: dict[str, Decimal | None]
+    terms: PlanTerms
+
+    # The snapshot's terms, read through (the one shape of them is PlanTerms).
+    @property
+    def plan(self) -> str:
+        return self.terms.plan
+
+    @property
+    def addons(self) -> bool:
+        return self.terms.addons
+
+    @property
+    def due_days(self) -> int:
+        return self.terms.due_days
+
+    @property
+    def fee(self) -> Decimal:
+        return self.terms.fee
+
+    @property
+    def anchor(self) -> str:
+        return self.terms.anchor
+
+    @property
+    def alerts(self) -> tuple[int, ...]:
+        return self.terms.alerts
+
+    @property
+    def included(self) -> dict[str, Decimal]:
+        return self.terms.included
+
+    @property
+    def overage(self) -> dict[str, Decimal | None]:
+        return self.terms.overage
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,8 @@ class LotInfo:
     applied_at: datetime
     expires_at: datetime | None
     expired: bool
+    #: "available", "used up", "expired" or "revoked" (see clients.lot_state).
+    state: str = "available"
 
 
 @dataclass(frozen=True)
@@ -241,6 +273,21 @@ class LedgerRow:
     lot_id: int
     pack: str
     reason: str | None
+
+    @property
+    def change(self) -> Decimal:
+        """What the entry did to the wallet: + for a credit, − for a draw, expiry or revoke."""
+        return self.units if self.kind == "credit" else -self.units
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    """Pending and overdue amounts (and counts) of some payment requests."""
+
+    pending: Decimal
+    pending_count: int
+    overdue: Decimal
+    overdue_count: int
 
 
 @dataclass(frozen=True)

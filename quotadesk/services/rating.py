@@ -50,10 +50,19 @@ class Split:
         return sum((units for _, units in self.draws), ZERO)
 
 
+def lot_expired(expires_at: datetime | None, at: datetime) -> bool:
+    """A lot expires at exactly its expiry time (SPEC §8): from then on nothing draws on it."""
+    return expires_at is not None and expires_at <= at
+
+
+def lot_is_live(lot: LotLike, at: datetime) -> bool:
+    """Can usage at `at` draw on this lot? (The one place that says so.)"""
+    return lot.remaining > 0 and not lot_expired(lot.expires_at, at)
+
+
 def consumption_order(lots: Iterable[L], at: datetime) -> list[L]:
     """Lots usable at `at`: soonest expiry first, never-expiring last, ties oldest applied first."""
-    usable = [lot for lot in lots
-              if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at > at)]
+    usable = [lot for lot in lots if lot_is_live(lot, at)]
     usable.sort(key=lambda lot: (lot.expires_at is None,
                                  (lot.expires_at or _NEVER).replace(tzinfo=None),
                                  lot.applied_at.replace(tzinfo=None), lot.id))

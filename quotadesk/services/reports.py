@@ -26,6 +26,7 @@ from quotadesk.services.dto import AgencyTotals, VerifyReport
 from quotadesk.services.money import round_money
 from quotadesk.services.periods import is_overdue
 from quotadesk.services.quantities import RESOURCES
+from quotadesk.services.rating import lot_expired
 
 ZERO = Decimal(0)
 COUNTER_FIELDS = ("included_used", "wallet_used", "overage_units", "overage_amount", "unserved")
@@ -42,7 +43,7 @@ def agency_totals(tx: Tx) -> AgencyTotals:
     for resource, remaining, expires in session.execute(select(
             WalletLot.resource, WalletLot.remaining, WalletLot.expires_at).where(
             WalletLot.remaining != ZERO)):
-        if expires is not None and expires <= now:
+        if lot_expired(expires, now):
             continue
         wallet[resource] += remaining
         if expires is None:

@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,12 +21,14 @@ from quotadesk.db import (
     copy_sqlite,
     daily_backup,
     database_url,
+    database_url_text,
     integrity_problem,
     known_revisions,
     migrate,
     open_database,
     plain_database_error,
     read_only_text,
+    restorable,
 )
 from quotadesk.db.files import (
     QUOTADESK_TABLES,
@@ -36,6 +39,7 @@ from quotadesk.db.files import (
     masked,
     output_error,
     protected_files,
+    resolve_target,
     sqlite_tables,
 )
 from quotadesk.models import Setting
@@ -158,13 +162,14 @@ def check_backup(path: str | os.PathLike[str]) -> Path:
         raise BackupError(f"file: {file} cannot be read ({error.strerror})", "file") from None
     if head != b"SQLite format 3\x00":
         raise BackupError(f"file: {file} is not a QuotaDesk backup (not an SQLite file)", "file")
-    problem = integrity_problem(file)
+    options = _read_options(file)
+    problem = integrity_problem(file, immutable=options != "mode=ro")
     if problem is not None:
         raise BackupError(f"file: {file} is damaged ({problem[:200]}): choose another backup",
                           "file")
     try:
-        names = sqlite_tables(file)
-        with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
+        names = sqlite_tables(file, immutable=options != "mode=ro")
+        with closing(sqlite3.connect(f"file:{file}?{options}", uri=True)) as conn:
             revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as error:
         raise BackupError(f"file: {file} is not a QuotaDesk database ({error})", "file") from None
@@ -176,33 +181,94 @@ def check_backup(path: str | os.PathLike[str]) -> Path:
     return file
 
 
-def restore(desk: Desk, source: str | os.PathLike[str]) -> Path | None:
-    """Replace the database's content with a checked backup, keeping a copy of what it was.
-    Returns that safety copy (None when the live file was damaged and could not be copied)."""
-    file = check_backup(source)
+@dataclass(frozen=True)
+class Restored:
+    """What a restore kept: the database as it was (a sound file), or the damaged file moved
+    aside (both in `backups/`)."""
+
+    safety_copy: Path | None
+    damaged_kept: Path | None
+
+
+def restore(desk: Desk, source: str | os.PathLike[str]) -> Restored:
+    """Replace the open database's content with a checked backup (File → Restore…)."""
     target = _sqlite_path(desk)
     if desk.database.read_only:
         raise BackupError(f"database: {read_only_text(str(target))}", "database")
-    if Path(os.path.realpath(file)) in protected_files(target):
-        raise BackupError("file: that is the open database itself, not a backup", "file")
-    saved = None
-    if target.exists() and integrity_problem(target) is None:
-        try:
-            saved = copy_sqlite(target, backups_dir(target) /
-                                f"{target.stem}-before-restore-{datetime.now():%Y%m%d%H%M%S}.db")
-        except OSError as error:
-            raise BackupError("restore: the safety copy of the database could not be written "
-                              f"({error.strerror}); nothing was replaced", "restore") from None
     desk.database.engine.dispose()
-    # The backup API writes the whole copy in one transaction of the live file: a restore
-    # killed half-way is rolled back by SQLite's journal at the next open.
-    with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=15)) as src, \
-            closing(sqlite3.connect(target, timeout=15)) as dst:
-        src.backup(dst)
+    result = restore_file(target, source)
     desk.database.engine.dispose()
     migrate(desk.database.engine)
     desk.forget_settings()
-    return saved
+    return result
+
+
+def restore_database(path_or_url: str | os.PathLike[str] | None,
+                     source: str | os.PathLike[str]) -> Restored:
+    """`quotadesk restore FILE`: works on a database too damaged to open (that is what a
+    damaged file's message tells the user to do)."""
+    try:
+        target = resolve_target(database_url_text(path_or_url))
+    except DatabaseUnusable as error:
+        raise BackupError(f"database: {error.message}", "database") from None
+    if target.path is None:
+        raise BackupError("restore: only a SQLite database file can be restored here; use "
+                          "pg_restore for PostgreSQL", "restore")
+    if target.read_only:
+        raise BackupError(f"database: {read_only_text(str(target.path))}", "database")
+    try:
+        damaged = restorable(target)
+    except (DatabaseUnusable, SchemaTooNew) as error:
+        message = error.message if isinstance(error, DatabaseUnusable) else str(error)
+        raise BackupError(f"database: {message}", "database") from None
+    result = restore_file(target.path, source, damaged=damaged)
+    database = open_database(target.path, check=False)  # brings an older backup's schema up
+    database.dispose()
+    return result
+
+
+def restore_file(target: Path, source: str | os.PathLike[str], *,
+                 damaged: bool = False) -> Restored:
+    """Check the backup whole, keep what `target` was (a copy of a sound database, or the
+    damaged file moved aside), then replace it. A refusal leaves `target` exactly as it was."""
+    file = check_backup(source)
+    if Path(os.path.realpath(file)) in protected_files(target):
+        raise BackupError("file: that is the open database itself, not a backup", "file")
+    stamp = f"{datetime.now():%Y%m%d%H%M%S}"
+    sound = not damaged and target.exists() and target.stat().st_size > 0
+    saved = moved = None
+    try:
+        if sound:
+            saved = copy_sqlite(target, backups_dir(target) /
+                                f"{target.stem}-before-restore-{stamp}.db")
+        elif target.exists() and target.stat().st_size > 0:
+            # Too damaged to copy page by page: moved aside whole, never deleted.
+            moved = backups_dir(target) / f"{target.stem}-damaged-{stamp}.db"
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, moved)
+            for side in ("-wal", "-shm", "-journal"):
+                if Path(str(target) + side).exists():
+                    os.replace(Path(str(target) + side), Path(str(moved) + side))
+    except OSError as error:
+        raise BackupError("restore: the database as it was could not be kept "
+                          f"({error.strerror}); nothing was replaced", "restore") from None
+    if sound:
+        # The backup API writes the whole copy in one transaction of the live file: a restore
+        # killed half-way is rolled back by SQLite's journal at the next open, and a desk
+        # that has it open waits for it.
+        with closing(sqlite3.connect(f"file:{file}?{_read_options(file)}", uri=True,
+                                     timeout=15)) as src, \
+                closing(sqlite3.connect(target, timeout=15)) as dst:
+            src.backup(dst)
+    else:
+        copy_sqlite(file, target, immutable=_read_options(file) != "mode=ro")
+    return Restored(saved, moved)
+
+
+def _read_options(file: Path) -> str:
+    """How to read a backup without leaving SQLite's side files beside it: as an immutable
+    file, unless something has it open (its write-ahead log exists)."""
+    return "mode=ro" if Path(str(file) + "-wal").exists() else "mode=ro&immutable=1"
 
 
 class DatabaseProblem(QuotaDeskError):

@@ -17,7 +17,8 @@ from quotadesk.models import (
     PaymentRequest,
     WalletLot,
 )
-from quotadesk.services.book import Journal, Lot, load_books
+from quotadesk.services.account import Lot
+from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.desk import Tx, read_op, write_op
 from quotadesk.services.dto import ApplyResult, LedgerRow, RevokeResult
 from quotadesk.services.errors import (
@@ -85,8 +86,8 @@ def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
             PaymentRequest.application_id == previous.id))
         assert lot_id is not None
         return ApplyResult(lot_id, request_id, _message(status, request_id), repeated=True)
-    journal = Journal(tx)
-    book = load_books(journal, [row.id])[row.id]
+    journal = PendingWrites(tx)
+    book = load_accounts(journal, [row.id])[row.id]
     book.catch_up(tx.now)
     terms, _period = book.require_active()
     if not terms.addons:
@@ -129,8 +130,8 @@ def revoke_lot(tx: Tx, *, lot_id: int, reason: str) -> RevokeResult:
     lot_row = session.get(WalletLot, record_id(lot_id, "lot"))
     if lot_row is None:
         raise NotFound(f"lot: no wallet lot with id {lot_id}", "lot")
-    journal = Journal(tx)
-    book = load_books(journal, [lot_row.client_id])[lot_row.client_id]
+    journal = PendingWrites(tx)
+    book = load_accounts(journal, [lot_row.client_id])[lot_row.client_id]
     book.catch_up(tx.now)
     lot = next((x for x in book.lots[lot_row.resource] if x.id == lot_id), None)
     if lot is None or lot.remaining <= 0:

@@ -10,11 +10,10 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWi
 
 from quotadesk.services import reports
 from quotadesk.services.dto import AgencyTotals
-from quotadesk.views.billing_tabs import scrolling
 from quotadesk.views.context import DeskContext
 from quotadesk.views.fmt import RESOURCES, resource_label
 from quotadesk.views.ops import Area, Changes
-from quotadesk.views.widgets import Card, StatTile, plain_label
+from quotadesk.views.widgets import Card, StatTile, column_layout, plain_label, scroll_content
 
 WALLET_TITLES = {"minutes": "Add-on minutes (wallet)", "sms": "Add-on SMS credits (wallet)",
                  "email": "Add-on email credits (wallet)"}
@@ -29,9 +28,7 @@ class AgencyCard(QWidget):
         self.totals: AgencyTotals | None = None
         self.setObjectName("agencyCard")
         inner = QWidget()
-        layout = QVBoxLayout(inner)
-        layout.setContentsMargins(12, 12, 16, 16)
-        layout.setSpacing(12)
+        layout = column_layout(inner, (12, 12, 16, 16), 12)
         layout.addWidget(plain_label(self.tr("Agency overview"), name="clientTitle"))
         self.subtitle = plain_label(self.tr("Totals across all clients"), name="clientSubtitle")
         layout.addWidget(self.subtitle)
@@ -73,9 +70,7 @@ class AgencyCard(QWidget):
         self.failed = plain_label("", name="hint")
         layout.addWidget(self.failed)
         layout.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(inner))
+        scroll_content(self, inner)
         ctx.changed.connect(self._on_changed)
 
     def _on_changed(self, changes: Changes) -> None:

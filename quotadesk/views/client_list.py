@@ -90,13 +90,7 @@ def load_client_rows(desk: Desk, fmt: Formatter) -> list[ClientRow]:
 
 
 class ClientListModel(RowModel[ClientRow]):
-    class Column(IntEnum):
-        NAME = 0
-        PLAN = 1
-        STATUS = 2
-        MINUTES_LEFT = 3
-        WALLET = 4
-        PENDING = 5
+    Column = IntEnum("Column", "NAME PLAN STATUS MINUTES_LEFT WALLET PENDING", start=0)
 
     numeric = frozenset({Column.MINUTES_LEFT, Column.WALLET, Column.PENDING})
 

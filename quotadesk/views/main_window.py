@@ -3,58 +3,45 @@ page, a status bar; geometry and splitter remembered between sessions."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from datetime import UTC
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
     QStyle,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
-from quotadesk import __version__
-from quotadesk.app import log_dir
-from quotadesk.db import default_database_path
-from quotadesk.services import credentials, setup
-from quotadesk.services.desk import Desk, fixed_clock
+from quotadesk.services.desk import fixed_clock
 from quotadesk.services.dto import ClientInfo, RolloverResult
-from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.errors import QuotaDeskError
 from quotadesk.services.usage import parse_time
 from quotadesk.views.agency_card import AgencyCard
-from quotadesk.views.catalog_editors import PacksDialog, PlansDialog
 from quotadesk.views.client_list import ClientListPanel
-from quotadesk.views.client_page import ClientPage
-from quotadesk.views.context import DeskContext, DeskFacts, read_desk_facts
-from quotadesk.views.dialogs import CancelSubscriptionDialog, ClientDialog, FirstRunDialog
+from quotadesk.views.client_page.page import ClientPage
+from quotadesk.views.context import DeskContext, DeskFacts
+from quotadesk.views.database_actions import DatabaseActions
+from quotadesk.views.dialogs.about import AboutDialog
+from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
+from quotadesk.views.dialogs.client import ClientDialog
+from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
+from quotadesk.views.dialogs.usage import ImportUsageDialog, RecordUsageDialog, run_rollover
 from quotadesk.views.ops import Changes
-from quotadesk.views.usage_dialogs import ImportUsageDialog, RecordUsageDialog, run_rollover
 from quotadesk.views.widgets import plain_label
 
-
-def open_desk(path_or_url: str | None) -> DeskFacts:
-    """Worker side of opening a database (checked, migrated, today's backup kept)."""
-    return read_desk_facts(setup.open_desk(path_or_url))
+D = TypeVar("D", bound=QDialog)
 
 
-def restore_desk(desk: Desk, path: str) -> DeskFacts:
-    """Worker side of File → Restore…: a checked restore, then the settings again."""
-    setup.restore(desk, path)
-    return read_desk_facts(desk)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(DatabaseActions, QMainWindow):
     def __init__(self, ctx: DeskContext, settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,38 +180,6 @@ class MainWindow(QMainWindow):
         for label in (self.busy_label, self.clock_label, self.desk_label, self.db_label):
             status.addPermanentWidget(label)
 
-    # -- database ------------------------------------------------------------------------
-    def open_database(self, path_or_url: str | None, now: str | None = None) -> None:
-        """Open (and migrate) a database off the UI thread; offer set-up if it is new."""
-        self.now_text = now
-        self.db_label.setText(self.tr("Opening…"))
-        self.ctx.run_op(self, lambda: open_desk(path_or_url), self._database_opened,
-                        progress=self.tr("Opening the database…"),
-                        label=self.tr("Open database"),
-                        on_refused=self._open_refused)
-
-    def _open_refused(self, refusal: QuotaDeskError) -> None:
-        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
-                              else self._db_text())
-        self.show_refusal(refusal)
-
-    def _database_opened(self, facts: DeskFacts) -> None:
-        if facts.initialised:
-            self.adopt(facts)
-            return
-        dialog = FirstRunDialog(self.ctx, facts.desk, self)
-        dialog.ready.connect(self.adopt)
-        dialog.rejected.connect(lambda: self._first_run_skipped(facts))
-        self.dialogs["first-run"] = dialog
-        dialog.open()
-
-    def _first_run_skipped(self, facts: DeskFacts) -> None:
-        if self.ctx.desk is not facts.desk:
-            facts.desk.close()
-        self._update_actions()
-        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
-                              else self._db_text())
-
     def adopt(self, facts: DeskFacts, *, rollover: bool = True) -> None:
         """Make this the open desk: apply --now, load every panel, close ended periods."""
         if self.now_text:
@@ -272,89 +227,6 @@ class MainWindow(QMainWindow):
         self.dialogs["notice"] = box
         box.open()
 
-    def _remember_database(self, url: str) -> None:
-        """The database to open next time: its URL without a password, which goes to the
-        operating system's credential store."""
-        try:
-            bare = credentials.remember(url)
-        except credentials.CredentialStoreMissing:
-            bare, _ = credentials.without_password(url)
-            self.say(self.tr("The database password was not kept: this computer has no "
-                             "credential store, so it will be asked for again."))
-        self.settings.setValue("database/last", bare)
-
-    def _db_name(self) -> str:
-        desk = self.ctx.desk
-        if desk is None:
-            return ""
-        path = desk.database.path
-        return path.name if path is not None else desk.database.shown
-
-    def _db_text(self) -> str:
-        desk = self.ctx.desk
-        if desk is None:
-            return self.tr("No database open")
-        text = desk.database.shown
-        return text + self.tr(" (read-only)") if desk.database.read_only else text
-
-    def choose_database(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open database"), "",
-                                              self.tr("QuotaDesk databases (*.db);;All files (*)"))
-        if path:
-            self.open_database(path, self.now_text)
-
-    def new_database(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("New database"), "quotadesk.db",
-                                              self.tr("QuotaDesk databases (*.db)"))
-        if path:
-            if os.path.exists(path):
-                self.show_refusal(InvalidValue(
-                    self.tr("database: {path} already exists; use Open database").format(
-                        path=path), "database"))
-                return
-            self.open_database(path, self.now_text)
-
-    def choose_backup(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Back up the database"),
-                                              "quotadesk-backup.db",
-                                              self.tr("QuotaDesk databases (*.db)"))
-        if path:
-            self.backup_to(path)
-
-    def backup_to(self, path: str) -> None:
-        desk = self.ctx.desk
-        if desk is None:
-            return
-        self.ctx.run_op(self, lambda: setup.backup(desk, path),
-                        lambda written: self.say(self.tr("Backed up to {path}").format(
-                            path=written)),
-                        progress=self.tr("Backing up…"), label=self.tr("Back up"))
-
-    def choose_restore(self) -> None:
-        desk = self.ctx.desk
-        if desk is None:
-            return
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Restore from a backup"), "",
-                                              self.tr("QuotaDesk databases (*.db)"))
-        if not path:
-            return
-        answer = QMessageBox.question(self, self.tr("Restore from a backup?"), self.tr(
-            "Replace everything in {db} with the backup {path}? A copy of the database as it "
-            "is now is kept in its backups folder first.").format(db=self._db_text(),
-                                                                  path=path))
-        if answer == QMessageBox.StandardButton.Yes:
-            self.restore_from(path)
-
-    def restore_from(self, path: str) -> None:
-        desk = self.ctx.desk
-        if desk is None:
-            return
-        self.ctx.run_op(self, lambda: restore_desk(desk, path),
-                        lambda facts: (self.adopt(facts),
-                                       self.say(self.tr("Restored from {path}").format(
-                                           path=path))),
-                        progress=self.tr("Restoring…"), label=self.tr("Restore"))
-
     # -- navigation ----------------------------------------------------------------------
     def _client_selected(self, client_id: int | None) -> None:
         if client_id is None:
@@ -389,31 +261,37 @@ class MainWindow(QMainWindow):
         has_desk = self.ctx.desk is not None
         for action in self.desk_actions:
             action.setEnabled(has_desk)
+        # A database too damaged to open can still be restored (its refusal says so).
+        self.restore_action.setEnabled(has_desk or self.damaged_db is not None)
         self.portal_action.setEnabled(has_desk and self.client_list.selected_id() is not None)
         self.client_list.add_button.setEnabled(has_desk)
 
     # -- actions -------------------------------------------------------------------------
-    def _keep(self, key: str, dialog: QDialog) -> QDialog:
+    def _keep(self, key: str, dialog: D) -> D:
         self.dialogs[key] = dialog
         dialog.open()
         return dialog
 
-    def add_client(self) -> ClientDialog | None:
+    def _open_on_desk(self, key: str, make: Callable[[], D]) -> D | None:
+        """Open (and keep) the dialog `make()` builds: only with a database open."""
         if self.ctx.desk is None:
             return None
-        dialog = ClientDialog(self.ctx, parent=self)
+        return self._keep(key, make())
+
+    def _client_dialog(self, client: ClientInfo | None = None) -> ClientDialog:
+        dialog = ClientDialog(self.ctx, client, self)
         dialog.saved.connect(self._client_saved)
-        self._keep("client", dialog)
         return dialog
+
+    def add_client(self) -> ClientDialog | None:
+        return self._open_on_desk("client", self._client_dialog)
 
     def edit_client(self, client_id: int) -> ClientDialog | None:
         row = self.client_list.row(client_id)
         if row is None:
             return None
-        dialog = ClientDialog(self.ctx, ClientInfo(row.id, row.name, row.email or None), self)
-        dialog.saved.connect(self._client_saved)
-        self._keep("client", dialog)
-        return dialog
+        return self._keep("client", self._client_dialog(
+            ClientInfo(row.id, row.name, row.email or None)))
 
     def _client_saved(self, info: ClientInfo) -> None:
         self._select_after_load = info.id
@@ -423,38 +301,20 @@ class MainWindow(QMainWindow):
         row = self.client_list.row(client_id)
         if row is None:
             return None
-        dialog = CancelSubscriptionDialog(self.ctx, client_id, row.name, self)
-        self._keep("cancel", dialog)
-        return dialog
+        return self._keep("cancel", CancelSubscriptionDialog(self.ctx, client_id, row.name, self))
 
     def open_plans(self) -> PlansDialog | None:
-        if self.ctx.desk is None:
-            return None
-        dialog = PlansDialog(self.ctx, self)
-        self._keep("plans", dialog)
-        return dialog
+        return self._open_on_desk("plans", lambda: PlansDialog(self.ctx, self))
 
     def open_packs(self) -> PacksDialog | None:
-        if self.ctx.desk is None:
-            return None
-        dialog = PacksDialog(self.ctx, self)
-        self._keep("packs", dialog)
-        return dialog
+        return self._open_on_desk("packs", lambda: PacksDialog(self.ctx, self))
 
     def record_usage(self) -> RecordUsageDialog | None:
-        if self.ctx.desk is None:
-            return None
-        dialog = RecordUsageDialog(self.ctx, self.client_list.names(),
-                                   self.client_list.selected_id(), self)
-        self._keep("record", dialog)
-        return dialog
+        return self._open_on_desk("record", lambda: RecordUsageDialog(
+            self.ctx, self.client_list.names(), self.client_list.selected_id(), self))
 
     def import_usage(self) -> ImportUsageDialog | None:
-        if self.ctx.desk is None:
-            return None
-        dialog = ImportUsageDialog(self.ctx, self)
-        self._keep("import", dialog)
-        return dialog
+        return self._open_on_desk("import", lambda: ImportUsageDialog(self.ctx, self))
 
     def rollover(self) -> int | None:
         if self.ctx.desk is None:
@@ -474,9 +334,8 @@ class MainWindow(QMainWindow):
 
     def about(self) -> QDialog:
         desk = self.ctx.desk
-        dialog = AboutDialog(self, self._db_text() if desk is not None else None)
-        self._keep("about", dialog)
-        return dialog
+        return self._keep("about", AboutDialog(self, self._db_text() if desk is not None
+                                               else None))
 
     # -- messages ------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -521,37 +380,3 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.ctx.wait_idle(10_000)
         super().closeEvent(event)
-
-
-class AboutDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, database: str | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("aboutDialog")
-        self.setWindowTitle(self.tr("About QuotaDesk"))
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        icon = QLabel()
-        window_icon = self.windowIcon() if not self.windowIcon().isNull() else QIcon()
-        icon.setPixmap(window_icon.pixmap(64, 64))
-        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(plain_label(self.tr("QuotaDesk {version}").format(version=__version__),
-                                     name="clientTitle"), 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(plain_label(self.tr(
-            "A back-office desk for agencies that resell voice minutes, SMS and email: billing "
-            "plans, add-on packs, wallets, usage, payment requests and billing history."),
-            wrap=True))
-        where = database or str(default_database_path())
-        details = plain_label(self.tr(
-            "Database: {where}\nLog files: {logs}\n\nBuilt with Qt and PySide6 (LGPL-3.0), "
-            "SQLAlchemy and Alembic (MIT), Babel (BSD-3-Clause), appdirs (MIT), tzlocal (MIT), "
-            "tzdata (Apache-2.0), psycopg (LGPL-3.0) and Python (PSF License). Their licence "
-            "texts ship with the installed packages.").format(where=where, logs=log_dir()),
-            wrap=True)
-        details.setObjectName("aboutDetails")
-        details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(details)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(420, self.sizeHint().height())

@@ -14,9 +14,8 @@ import platform
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import shiboken6
@@ -35,46 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk import __version__
+from quotadesk.services.changes import Area, Changes, merged, recording  # noqa: F401 - Area for the views
 from quotadesk.services.errors import QuotaDeskError, as_refusal
 
 log = logging.getLogger(__name__)
 
 
 # -- what changed -------------------------------------------------------------------------
-class Area(StrEnum):
-    """The parts of the desk a write can touch; each panel refreshes only the ones it shows."""
-
-    CLIENTS = "clients"  # who exists, names, e-mails
-    SUBSCRIPTION = "subscription"  # plan snapshot, periods
-    ASSIGNMENTS = "assignments"  # packs a client may buy
-    WALLET = "wallet"  # lots and ledger
-    USAGE = "usage"  # counters, blocks, alerts
-    CAMPAIGNS = "campaigns"
-    PAYMENTS = "payments"
-    CATALOG = "catalog"  # plans and add-on packs
-    DATABASE = "database"  # another database was opened: everything
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a write changed: some areas, for some clients (None: any client)."""
-
-    areas: frozenset[Area]
-    clients: frozenset[int] | None = None
-
-    @classmethod
-    def of(cls, *areas: Area, clients: Iterable[int] | None = None) -> Changes:
-        return cls(frozenset(areas), None if clients is None else frozenset(clients))
-
-    @classmethod
-    def everything(cls) -> Changes:
-        return cls(frozenset(Area), None)
-
-    def touches(self, *areas: Area) -> bool:
-        return Area.DATABASE in self.areas or not self.areas.isdisjoint(areas)
-
-    def touches_client(self, client_id: int | None) -> bool:
-        return self.clients is None or client_id in self.clients
+# `Changes` and its `Area`s are the services' (changes.py): every write says what it wrote,
+# and `OpRunner` broadcasts that after each operation.
 
 
 # -- progress and cancel ------------------------------------------------------------------
@@ -111,6 +79,8 @@ class Progress:
 @dataclass
 class _Outcome:
     value: Any = None
+    #: What the operation's writes changed (recorded as they committed).
+    written: Changes = field(default_factory=Changes.none)
     refusal: QuotaDeskError | None = None
     error: BaseException | None = None
     report: str = ""
@@ -127,7 +97,6 @@ class _Op:
     on_refused: Callable[[QuotaDeskError], None] | None
     on_cancelled: Callable[[], None] | None
     on_settled: Callable[[], None] | None
-    changes: Changes | Callable[[Any], Changes | None] | None
     latest: tuple[int, str] | None
     progress: Progress | None = None
     dialog: QProgressDialog | None = None
@@ -147,10 +116,13 @@ class _Job(QRunnable):
         try:
             if self.latest is not None and self.runner._newest.get(self.latest) != self.op_id:
                 outcome.skipped = True  # a newer load for the same panel was queued meanwhile
-            elif self.progress is not None:
-                outcome.value = self.fn(self.progress)
             else:
-                outcome.value = self.fn()
+                with recording() as found:
+                    try:
+                        outcome.value = self.fn(self.progress) if self.progress is not None \
+                            else self.fn()
+                    finally:
+                        outcome.written = merged(found)
         except OpCancelled:
             outcome.cancelled = True
         except QuotaDeskError as refusal:
@@ -206,7 +178,6 @@ class OpRunner(QObject):
     def run_op(self, parent: QWidget | None, fn: Callable[..., Any],
                on_done: Callable[[Any], None] | None = None, *, progress: str | None = None,
                cancellable: bool = False, label: str = "",
-               changes: Changes | Callable[[Any], Changes | None] | None = None,
                on_refused: Callable[[QuotaDeskError], None] | None = None,
                on_cancelled: Callable[[], None] | None = None,
                on_settled: Callable[[], None] | None = None,
@@ -215,7 +186,7 @@ class OpRunner(QObject):
         names a progress dialog, so it can report and see Cancel). Then, on the main thread:
         `on_done(result)`; or the refusal to `on_refused` (default: the nearest widget up from
         `parent` with a `show_refusal`); or an unexpected error to the report dialog.
-        `changes` (or `changes(result)`) is broadcast afterwards.
+        What its writes changed (recorded as they committed) is broadcast afterwards.
         `latest` names a load of which only the newest result matters (older ones are dropped).
         """
         op_id = next(self._ids)
@@ -224,7 +195,7 @@ class OpRunner(QObject):
             key = (id(parent), latest)
             self._newest[key] = op_id
         op = _Op(op_id, parent, label or progress or "", on_done, on_refused, on_cancelled,
-                 on_settled, changes, key)
+                 on_settled, key)
         if progress is not None:
             op.progress = Progress(self, op_id)
             op.dialog = self._progress_dialog(parent, progress, op.progress, cancellable)
@@ -296,24 +267,19 @@ class OpRunner(QObject):
                         op.on_cancelled()
                 elif op.on_done is not None:
                     op.on_done(outcome.value)
-            if op.changes is not None and outcome.refusal is None and not outcome.skipped:
-                self._broadcast(op, outcome)
+            if not outcome.skipped:
+                self._broadcast(outcome)
             if alive and op.on_settled is not None:
                 op.on_settled()
         except Exception as error:
             self._report_failure(op, _Outcome(error=error, report=traceback.format_exc()))
         self.settled.emit(op_id)
 
-    def _broadcast(self, op: _Op, outcome: _Outcome) -> None:
-        changes = op.changes
-        if not isinstance(changes, Changes):
-            if outcome.error is not None or outcome.cancelled:
-                # A cancelled or failed import may have committed some batches: refresh all.
-                changes = Changes.everything()
-            elif changes is not None:
-                changes = changes(outcome.value)  # None: the write changed nothing
-        if changes is not None:
-            self.changed.emit(changes)
+    def _broadcast(self, outcome: _Outcome) -> None:
+        """Tell every panel what the operation's writes changed: what they recorded as they
+        committed (a refused or failed operation may still have committed some batches)."""
+        if outcome.written:
+            self.changed.emit(outcome.written)
 
     def _route_refusal(self, op: _Op, refusal: QuotaDeskError) -> None:
         if op.on_refused is not None:

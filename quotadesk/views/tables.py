@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from enum import IntEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -25,6 +25,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
+
+if TYPE_CHECKING:
+    from quotadesk.views.context import DeskContext
 
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -164,6 +167,14 @@ class RowModel(QAbstractTableModel, Generic[Row]):
         self.layoutChanged.emit()
 
 
+class DeskRowModel(RowModel[Row]):
+    """A `RowModel` whose cells are worded by the open desk's formatter (`self.ctx.fmt`)."""
+
+    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+
+
 class RowFilterProxy(QSortFilterProxyModel):
     """Filters with one cached predicate pass; sorting is delegated to the source model."""
 
@@ -215,6 +226,17 @@ class RowFilterProxy(QSortFilterProxyModel):
     def row_at(self, proxy_row: int) -> Any:
         source = self.mapToSource(self.index(proxy_row, 0))
         return self.source().rows[source.row()] if source.isValid() else None
+
+
+def selected_row(view: QTableView, kind: type[Row]) -> Row | None:
+    """The row selected in `view`, read through its filter proxy, if it is a `kind`."""
+    rows = view.selectionModel().selectedRows()
+    if not rows:
+        return None
+    proxy = view.model()
+    assert isinstance(proxy, RowFilterProxy)
+    row = proxy.row_at(rows[0].row())
+    return row if isinstance(row, kind) else None
 
 
 def make_table(model: RowModel[Any], name: str, *, proxy: RowFilterProxy | None = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QRadioButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -48,6 +51,51 @@ def section_title(text: str) -> QLabel:
 def button_text(text: str) -> str:
     """Button captions treat & as a mnemonic marker; the seed's "&" must show as itself."""
     return text.replace("&", "&&")
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    # Panels wrap their text to the pane's width instead of scrolling sideways.
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    return area
+
+
+def exclusive_choice(owner: QWidget, *choices: tuple[str, str],
+                     checked: int = 0) -> list[QRadioButton]:
+    """Radio buttons, each (text, object name), in one exclusive group owned by `owner`; the
+    `checked`-th is checked."""
+    buttons = []
+    for text, name in choices:
+        button = QRadioButton(text)
+        button.setObjectName(name)
+        buttons.append(button)
+    buttons[checked].setChecked(True)
+    group = QButtonGroup(owner)
+    for button in buttons:
+        group.addButton(button)
+    return buttons
+
+
+def scroll_content(owner: QWidget, inner: QWidget) -> None:
+    """Fill `owner`, edge to edge, with `inner` in a vertical scroll area (`scrolling`)."""
+    outer = QVBoxLayout(owner)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scrolling(inner))
+
+
+def column_layout(widget: QWidget, margins: int | tuple[int, int, int, int],
+                  spacing: int) -> QVBoxLayout:
+    """`widget`'s vertical layout: `margins` pixels all round (or left, top, right, bottom),
+    `spacing` between its items."""
+    layout = QVBoxLayout(widget)
+    if isinstance(margins, int):
+        margins = (margins, margins, margins, margins)
+    layout.setContentsMargins(*margins)
+    layout.setSpacing(spacing)
+    return layout
 
 
 class Notice(QFrame):
@@ -231,12 +279,12 @@ class FormDialog(QDialog):
         return self._busy
 
     def run(self, fn: Callable[..., object], on_done: Callable[[object], None], *,
-            changes: object = None, progress: str | None = None, cancellable: bool = False,
+            progress: str | None = None, cancellable: bool = False,
             label: str = "") -> None:
         """Run `fn` through the one op helper, the accept button disabled meanwhile."""
         self.clear_errors()
         self.set_busy(True)
-        self.ctx.run_op(self, fn, on_done, changes=changes,  # type: ignore[arg-type]
+        self.ctx.run_op(self, fn, on_done,
                         progress=progress, cancellable=cancellable,
                         label=label or self.windowTitle(),
                         on_settled=lambda: self.set_busy(False))

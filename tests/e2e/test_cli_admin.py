@@ -7,7 +7,13 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Cli, check_refusal, has_keys, is_int, parallel
+
+# Each test several seconds of commands in processes:
+# outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
 
 
 def test_verify_passes_on_a_healthy_database_and_fails_on_a_tampered_one(cli: Cli):

@@ -4,6 +4,8 @@ command lines (exit 2)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import (
     RESOURCES,
     T0,
@@ -117,6 +119,7 @@ def test_list_commands_json_shapes(cli: Cli):
         assert usage["wallet"] == "0" and usage["included"] == "0" and usage["blocked"] is False
 
 
+@pytest.mark.slow
 def test_catalog_changes_plan_edit_keeps_snapshots_pack_add_assign_unassign(cli: Cli):
     edited, added = cli.many_ok([
         ("plan", "edit", "Voice 500", "--fee", "59", "--included", "minutes=600",
@@ -144,6 +147,7 @@ def test_catalog_changes_plan_edit_keeps_snapshots_pack_add_assign_unassign(cli:
     assert cli.ok("client", "show", "Acme")["assigned_packs"] == ["Extra Minutes"]
 
 
+@pytest.mark.slow
 def test_lookup_exact_name_then_ignoring_case_then_numeric_id_and_unicode_names(
         cli: Cli, template: Template):
     acme_id = template.outputs["client add Acme"]["id"]
@@ -157,6 +161,7 @@ def test_lookup_exact_name_then_ignoring_case_then_numeric_id_and_unicode_names(
     assert by_folded["id"] == unicode["id"], "then the name ignoring case"
 
 
+@pytest.mark.slow
 def test_bad_values_are_refused_naming_the_field_and_change_nothing(cli: Cli, tmp_path):
     """Exit 1, one line on stderr naming the field or rule, and the database unchanged."""
     plan = ["plan", "add", "New Plan", "--fee"]
@@ -182,6 +187,7 @@ def test_bad_values_are_refused_naming_the_field_and_change_nothing(cli: Cli, tm
     cli.refused_each(cases, tmp_path)
 
 
+@pytest.mark.slow
 def test_malformed_command_lines_exit_2_and_change_nothing(cli: Cli):
     before = cli.dump()
     commands = [
@@ -204,6 +210,7 @@ def test_malformed_command_lines_exit_2_and_change_nothing(cli: Cli):
         assert command in help_text.out
 
 
+@pytest.mark.slow
 def test_init_time_zone_and_currency_now_without_zone_and_first_use(tmp_path):
     """A JPY database in Paris: --now without a zone is Paris time; anniversary periods start
     at local midnight of the clamped anchor day (Jan 31 -> Feb 28 -> Mar 31), across DST;

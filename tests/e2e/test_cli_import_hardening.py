@@ -96,6 +96,7 @@ def test_dev_zero_is_refused_plainly_in_bounded_memory(cli: Cli) -> None:
 
 
 @needs_linux
+@pytest.mark.slow
 def test_a_200_mb_line_is_rejected_on_its_own_in_bounded_memory(cli: Cli,
                                                                   tmp_path: Path) -> None:
     """`head -c 200M /dev/zero` as line 2: it took 410 MB for a 50 MB line."""
@@ -141,7 +142,8 @@ def test_a_named_pipe_is_read_as_a_stream(cli: Cli, tmp_path: Path) -> None:
 
 
 # -- an import the database stops ---------------------------------------------------------------
-@pytest.mark.parametrize("writer", ["never", "always"], ids=["in one process", "writer process"])
+@pytest.mark.parametrize("writer", [pytest.param("never", marks=pytest.mark.slow), "always"],
+                         ids=["in one process", "writer process"])
 def test_an_import_the_database_stops_prints_what_was_recorded_before_the_stop(
         cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
     """It said "the disk is full … (nothing was written)" with batches committed, and --json

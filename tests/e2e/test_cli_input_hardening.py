@@ -3,6 +3,8 @@ every refusal is one plain line on stderr naming the field, exit 1, and nothing 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import Cli, usage_file
 
 FEB_1 = "2026-02-01T00:00:00Z"
@@ -10,6 +12,7 @@ BEHIND = ["now: 2026-02-01T00:00:00+00:00 is before 2026-05-01T00:00:00+00:00",
           "'Acme'", "time runs forward"]
 
 
+@pytest.mark.slow
 def test_a_write_dated_before_the_clients_latest_moment_is_refused(cli: Cli, tmp_path):
     """The reproduction: periods closed up to May 1, then `cancel --now 2026-02-01` made a
     period that ends before it starts, and `verify` passed it."""
@@ -40,6 +43,7 @@ def test_a_write_dated_before_the_clients_latest_moment_is_refused(cli: Cli, tmp
     assert cancelled == {"cancelled": True} and verify["ok"] is True
 
 
+@pytest.mark.slow
 def test_an_import_rejects_the_lines_of_a_client_whose_latest_moment_is_later(cli: Cli,
                                                                            tmp_path):
     cli.ok("usage", "Acme", "minutes", "1", now="2026-01-20T00:00:00Z")
@@ -55,6 +59,7 @@ def test_an_import_rejects_the_lines_of_a_client_whose_latest_moment_is_later(cl
     assert acme["resources"]["minutes"]["included_used"] == "1"
 
 
+@pytest.mark.slow
 def test_local_times_that_happen_twice_or_never_are_refused_naming_the_zone(berlin: Cli,
                                                                            tmp_path):
     errors = berlin.refused_each([
@@ -79,6 +84,7 @@ def test_local_times_that_happen_twice_or_never_are_refused_naming_the_zone(berl
     assert "does not exist in Europe/Berlin" in result["rejected"][1]["reason"]
 
 
+@pytest.mark.slow
 def test_keys_digits_bounds_and_repeated_options(berlin: Cli, tmp_path):
     long_email = "x" * 100_000 + "@example.com"
     errors = berlin.refused_each([

@@ -15,6 +15,7 @@ from tests.e2e.conftest import PENDING_MESSAGE, Cli, check_refusal
 POSTGRES = [b for b in BACKENDS if not isinstance(b, str)]
 
 
+@pytest.mark.slow  # a whole walkthrough, a process per command
 @pytest.mark.parametrize("backend", POSTGRES, indirect=True)
 def test_cli_walkthrough_on_postgresql(db_url: str, tmp_path):
     cli = Cli(db_url, cwd=tmp_path)

@@ -4,7 +4,13 @@ overdue, lots expire into the billing history, and subscriptions end and start a
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import PAID_MESSAGE, Cli, has_keys, is_int, parallel
+
+# Each test a walk through months, many commands in processes:
+# outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
 
 FEB_5 = "2026-02-05T10:00:00Z"
 

@@ -3,6 +3,8 @@ and campaigns, alerts, bad quantities, and importing usage files."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import (
     RESOURCES,
     T0,
@@ -34,6 +36,7 @@ def split(result: dict) -> tuple[str, ...]:
 
 
 # -- consumption order --------------------------------------------------------------------
+@pytest.mark.slow
 def test_usage_draws_included_then_wallet_then_billable_overage_exactly(cli: Cli):
     # The pack is applied at 09:00, then (time runs forward for each client, SPEC §8) the
     # first event is recorded at 10:00; it fits in the allowance.
@@ -77,6 +80,7 @@ def test_usage_draws_included_then_wallet_then_billable_overage_exactly(cli: Cli
 
 
 # -- blocking and campaigns ---------------------------------------------------------------
+@pytest.mark.slow
 def test_exhausting_free_units_blocks_pauses_campaigns_and_a_pack_resumes_them(cli: Cli):
     promo, staff = cli.many_ok([("campaign", "add", "Beta Café", "Promo", "--resource", "sms"),
                                 ("campaign", "add", "Beta Café", "Staff", "--resource", "sms")])
@@ -135,6 +139,7 @@ def test_exhausting_free_units_blocks_pauses_campaigns_and_a_pack_resumes_them(c
 
 
 # -- bad usage ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_bad_usage_is_refused_naming_the_field_and_changes_nothing(cli: Cli, tmp_path):
     cases = [
         (["usage", "Acme", "minutes", "-1"], ["quantity"]),

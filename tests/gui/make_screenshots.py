@@ -108,7 +108,7 @@ if mode == "main":
     shot(w, "13-assign-edit.png")
 elif mode == "import":
     from quotadesk.services import clients as client_service
-    from quotadesk.services.usage import PIPELINE_BYTES
+    from quotadesk.services.usage_import.pipeline import PIPELINE_BYTES
 
     csv_path = Path("/tmp/shots-usage.csv")
     listing = [c for c in client_service.list_clients(ctx.desk) if c.plan]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from quotadesk.services import billing, catalog, clients, usage
 from quotadesk.services.errors import ADDONS_DISABLED_TEXT
-from quotadesk.views.dialogs import ApplyPackDialog
+from quotadesk.views.dialogs.packs import ApplyPackDialog
 from quotadesk.views.ops import Area, Changes
 from tests.gui.conftest import click, dialog_of, open_client, open_tab, settle
 
@@ -31,6 +32,7 @@ def addon_tab(qtbot, window, client="Acme"):
     return window.client_page.billing.addon_packs
 
 
+@pytest.mark.slow
 def test_requirements_notice_and_assigned_cards(qtbot, desk, acme, window):
     tab = addon_tab(qtbot, window)
     assert tab.requirements.title.text() == "Addon Pack Requirements"
@@ -79,6 +81,7 @@ def test_assign_with_the_multi_select(qtbot, desk, clock, window):
     assert not tab.error.isVisible() and not tab.assign_card.isVisible()
 
 
+@pytest.mark.slow
 def test_edit_and_remove_assignment(qtbot, desk, acme, window):
     tab = addon_tab(qtbot, window)
     click(qtbot, tab.edit_button)
@@ -119,6 +122,7 @@ def test_addons_off_shows_the_amber_warning_and_blocks_assign_and_apply(
     assert not tab.edit_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_apply_hidden_without_an_active_subscription(qtbot, desk, acme, window):
     clients.cancel(desk, client=acme)
     window.client_list.reload()
@@ -171,6 +175,7 @@ def test_apply_dialog_pending_credits_and_updates_every_panel(qtbot, desk, acme,
     assert row.wallet_text == "100 min" and row.status_text == "Active"
 
 
+@pytest.mark.slow
 def test_apply_paid_message(qtbot, desk, acme, window):
     tab = addon_tab(qtbot, window)
     click(qtbot, tab.cards[0].apply_button)
@@ -185,6 +190,7 @@ def test_apply_paid_message(qtbot, desk, acme, window):
     assert [p.status for p in packs] == ["paid"]
 
 
+@pytest.mark.slow
 def test_double_click_and_enter_twice_credit_once(qtbot, desk, acme, window):
     tab = addon_tab(qtbot, window)
     click(qtbot, tab.cards[0].apply_button)
@@ -200,6 +206,7 @@ def test_double_click_and_enter_twice_credit_once(qtbot, desk, acme, window):
     assert len([p for p in billing.list_payments(desk, acme) if p.type == "Pack"]) == 1
 
 
+@pytest.mark.slow
 def test_refused_apply_keeps_the_dialog_and_a_retry_uses_the_same_key(
         qtbot, desk, clock, acme, window, monkeypatch):
     tab = addon_tab(qtbot, window)

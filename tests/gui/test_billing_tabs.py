@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from PySide6.QtCore import Qt
 
 from quotadesk.services import billing, clients, usage, wallet
-from quotadesk.views.billing_tabs import HistoryModel, LedgerModel, LotModel, PaymentModel
-from quotadesk.views.dialogs import RevokeDialog
+from quotadesk.views.client_page.billing.history import HistoryModel
+from quotadesk.views.client_page.billing.payments import PaymentModel
+from quotadesk.views.client_page.billing.wallet import LedgerModel, LotModel
+from quotadesk.views.dialogs.packs import RevokeDialog
 from tests.gui.conftest import (
     click,
     click_row,
@@ -98,6 +101,7 @@ def test_payment_requests_mark_paid_failed_and_overdue(qtbot, desk, clock, acme,
     assert window.client_list.row(acme).pending_text == "$49.00"
 
 
+@pytest.mark.slow
 def test_billing_history_with_expired_credits(qtbot, desk, clock, acme, window):
     clients.assign_packs(desk, client=acme, packs=["Additional SMS"])
     wallet.apply_pack(desk, client=acme, pack="Additional SMS", status="pending")

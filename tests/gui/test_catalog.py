@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from PySide6.QtCore import Qt
 
 from quotadesk.services import catalog
-from quotadesk.views.catalog_editors import PacksDialog, PlansDialog
+from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
 from tests.gui.conftest import click, click_row, dialog_of, row_of, settle
 
 
@@ -66,6 +67,7 @@ def test_refused_plan_shows_the_message_beside_the_field(qtbot, desk, window):
     assert catalog.list_plans(desk) == []
 
 
+@pytest.mark.slow
 def test_edit_a_plan(qtbot, desk, acme, window):
     dialog = open_plans(qtbot, window)
     click_row(qtbot, dialog.view, row_of(dialog.view, "Voice 500"))
@@ -79,6 +81,7 @@ def test_edit_a_plan(qtbot, desk, acme, window):
     assert plan.fee == Decimal("59.00") and plan.overage == {"minutes": Decimal("0.04")}
 
 
+@pytest.mark.slow
 def test_add_and_edit_add_on_packs(qtbot, desk, window):
     window.packs_action.trigger()
     dialog = dialog_of(window, PacksDialog)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from quotadesk.services import catalog, clients, usage, wallet
 from quotadesk.views.client_list import ClientListModel
-from quotadesk.views.dialogs import CancelSubscriptionDialog, ClientDialog
+from quotadesk.views.dialogs.client import ClientDialog
+from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
 from tests.gui.conftest import click, click_row, column_texts, dialog_of, row_of, settle
 
 C = ClientListModel.Column
@@ -37,6 +39,7 @@ def test_rows_show_plan_status_minutes_wallet_and_pending(qtbot, desk, acme, win
     assert window.client_list.count.text() == "2 clients"
 
 
+@pytest.mark.slow
 def test_blocked_status_names_the_resources(qtbot, desk, acme, window):
     usage.record_usage(desk, client=acme, resource="minutes", quantity="501")
     window.client_list.reload()
@@ -71,6 +74,7 @@ def test_search_filters_as_you_type_and_status_filter(qtbot, desk, acme, window)
     assert column_texts(table, C.NAME) == ["Acme"]
 
 
+@pytest.mark.slow
 def test_sorting_uses_raw_values_not_text(qtbot, desk, window):
     catalog.add_plan(desk, name="Tiny", fee="9.00")
     catalog.add_plan(desk, name="Big", fee="10.00")
@@ -115,6 +119,7 @@ def test_add_client_through_the_dialog(qtbot, desk, window):
     assert window.client_page.name.text() == "Café Mirabelle"
 
 
+@pytest.mark.slow
 def test_refused_client_keeps_the_dialog_open_with_the_reason_by_the_field(
         qtbot, desk, acme, window):
     click(qtbot, window.client_list.add_button)
@@ -137,6 +142,7 @@ def test_refused_client_keeps_the_dialog_open_with_the_reason_by_the_field(
     assert [c.name for c in clients.list_clients(desk)] == ["Acme"]
 
 
+@pytest.mark.slow
 def test_edit_client(qtbot, desk, acme, window):
     click_row(qtbot, window.client_list.table, row_of(window.client_list.table, "Acme"))
     settle(qtbot, window.ctx)
@@ -152,6 +158,7 @@ def test_edit_client(qtbot, desk, acme, window):
     assert window.client_page.name.text() == "Acme Corp"
 
 
+@pytest.mark.slow
 def test_cancel_subscription_from_the_list(qtbot, desk, acme, window):
     click_row(qtbot, window.client_list.table, row_of(window.client_list.table, "Acme"))
     settle(qtbot, window.ctx)

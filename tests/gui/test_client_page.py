@@ -3,10 +3,12 @@ Subscription tab with subscribe / change plan / cancel."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QDialog
 
 from quotadesk.services import catalog, clients, usage, wallet
-from quotadesk.views.dialogs import CampaignDialog, CancelSubscriptionDialog, SubscribeDialog
+from quotadesk.views.dialogs.client import CampaignDialog
+from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog, SubscribeDialog
 from tests.gui.conftest import (
     click,
     click_row,
@@ -69,6 +71,7 @@ def test_blocked_banner_names_the_resource_and_the_remedy(qtbot, desk, acme, win
     assert campaign.id == clients.client_detail(desk, acme).campaigns[0].id
 
 
+@pytest.mark.slow
 def test_campaigns_pause_resume_finish_and_add(qtbot, desk, acme, window):
     clients.add_campaign(desk, client=acme, name="Calls", resource="minutes")
     open_client(qtbot, window, "Acme")
@@ -101,6 +104,7 @@ def test_campaigns_pause_resume_finish_and_add(qtbot, desk, acme, window):
     assert sorted(column_texts(view, 0)) == ["Calls", "Reminders"]
 
 
+@pytest.mark.slow
 def test_subscription_tab_shows_the_plan_snapshot(qtbot, desk, acme, window):
     catalog.edit_plan(desk, plan="Voice 500", fee="59.00")  # later edit: snapshot unchanged
     open_client(qtbot, window, "Acme")
@@ -119,6 +123,7 @@ def test_subscription_tab_shows_the_plan_snapshot(qtbot, desk, acme, window):
     assert not tab.subscribe_button.isVisible() and tab.change_button.isVisible()
 
 
+@pytest.mark.slow
 def test_subscribe_change_plan_and_cancel_through_dialogs(qtbot, desk, clock, acme, window):
     new = clients.add_client(desk, name="Newco")
     window.client_list.reload()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from quotadesk.services import billing, catalog, clients, usage, wallet
-from quotadesk.views.billing_tabs import HistoryModel, LedgerModel, LotModel, PaymentModel
-from quotadesk.views.catalog_editors import PackListModel, PlanListModel
 from quotadesk.views.client_list import ClientListModel, load_client_rows
-from quotadesk.views.client_page import AlertModel, CampaignModel
+from quotadesk.views.client_page.billing.history import HistoryModel
+from quotadesk.views.client_page.billing.payments import PaymentModel
+from quotadesk.views.client_page.billing.wallet import LedgerModel, LotModel
+from quotadesk.views.client_page.page import AlertModel, CampaignModel
+from quotadesk.views.dialogs.catalog import PackListModel, PlanListModel
 from quotadesk.views.tables import RowFilterProxy
 
 
@@ -63,8 +65,7 @@ def test_unchanged_rows_update_in_place_and_keep_the_selection(qtbot, desk, acme
     window.client_list.model.modelReset.connect(lambda: resets.append(1))
     with qtbot.waitSignal(window.client_list.model.dataChanged):
         window.ctx.run_op(window, lambda: usage.record_usage(
-            desk, client=acme, resource="minutes", quantity="10"),
-            changes=_changes(acme))
+            desk, client=acme, resource="minutes", quantity="10"))
     qtbot.waitUntil(lambda: window.ctx.running == 0)
     assert not resets
     assert window.client_list.selected_id() == acme
@@ -76,9 +77,3 @@ def _facts(desk):
     from quotadesk.views.context import read_desk_facts
 
     return read_desk_facts(desk)
-
-
-def _changes(client_id):
-    from quotadesk.views.ops import Area, Changes
-
-    return Changes.of(Area.USAGE, clients=[client_id])

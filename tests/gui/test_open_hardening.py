@@ -112,6 +112,7 @@ def test_a_read_only_database_opens_read_only_and_says_so(qtbot, ctx, bare_windo
     refusal.close()
 
 
+@pytest.mark.slow
 def test_a_failed_daily_backup_is_a_dialog(qtbot, ctx, bare_window, tmp_path, agency_file):
     db = tmp_path / "q.db"
     shutil.copyfile(agency_file, db)
@@ -134,6 +135,7 @@ def test_the_password_of_a_server_is_never_shown(qtbot, ctx, bare_window):
     assert ctx.failures == []
 
 
+@pytest.mark.slow
 def test_the_settings_keep_a_server_url_without_its_password(bare_window, settings,
                                                              memory_keyring, tmp_path):
     url = "postgresql+psycopg://desk:s3cret-pw@db.example.test:5432/quotadesk"
@@ -144,3 +146,25 @@ def test_the_settings_keep_a_server_url_without_its_password(bare_window, settin
     assert memory_keyring.saved == {
         ("QuotaDesk", "postgresql+psycopg://desk@db.example.test:5432/quotadesk"): "s3cret-pw"}
     assert remembered_database(settings) == url  # the window opens it again next time
+
+
+def test_a_damaged_database_is_restored_from_the_window(qtbot, ctx, bare_window, tmp_path,
+                                                         agency_file):
+    """Its refusal says "Restore … with File → Restore…": that works with nothing open."""
+    db = tmp_path / "q.db"
+    shutil.copyfile(agency_file, db)
+    damaged = db.read_bytes()[:9000] + b"\xff" * 3000
+    db.write_bytes(damaged)
+    assert not bare_window.restore_action.isEnabled()
+    bare_window.open_database(str(db))
+    qtbot.waitUntil(lambda: bare_window.dialogs.get("refusal") is not None, timeout=TIMEOUT)
+    assert "is damaged" in bare_window.dialogs["refusal"].text()
+    bare_window.dialogs["refusal"].close()
+    assert ctx.desk is None and bare_window.restore_action.isEnabled()
+    bare_window.restore_from(str(agency_file))
+    qtbot.waitUntil(lambda: ctx.desk is not None, timeout=TIMEOUT)
+    settle(qtbot, ctx)
+    assert bare_window.client_list.model.rowCount() == 1
+    kept = list((tmp_path / "backups").glob("q-damaged-*.db"))
+    assert [k.read_bytes() for k in kept] == [damaged]
+    assert ctx.failures == []

@@ -13,9 +13,10 @@ import pytest
 import shiboken6
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 
-from quotadesk.services import billing, clients, usage
-from quotadesk.views import usage_dialogs
-from quotadesk.views.usage_dialogs import ImportUsageDialog, RecordUsageDialog
+from quotadesk.services import billing, catalog, clients, usage, wallet
+from quotadesk.services.changes import Area
+from quotadesk.views.dialogs import usage as usage_dialogs
+from quotadesk.views.dialogs.usage import ImportUsageDialog, RecordUsageDialog
 from tests.gui.conftest import click, dialog_of, open_client, settle
 
 
@@ -99,6 +100,7 @@ def test_import_usage_file_with_progress_and_rejected_lines(qtbot, desk, acme, w
     assert dialog.summary.text.text().splitlines()[:2] == ["Recorded: 0", "Duplicates: 2"]
 
 
+@pytest.mark.slow
 def test_import_can_be_cancelled_between_batches(qtbot, desk, acme, window, tmp_path,
                                                  monkeypatch):
     path = _write(tmp_path, [f"e{i},Acme,minutes,1,2026-01-10T08:00:00" for i in range(12)])
@@ -131,6 +133,7 @@ def test_import_can_be_cancelled_between_batches(qtbot, desk, acme, window, tmp_
 
 @pytest.mark.parametrize("writer", ["never", "always"],
                          ids=["in one process", "with its writer process"])
+@pytest.mark.slow
 def test_an_import_the_database_stops_shows_what_was_recorded_before_the_stop(
         qtbot, desk, acme, window, tmp_path, monkeypatch, writer):
     """The disk fills up part-way (here the database refuses the 8th event as SQLite does
@@ -183,6 +186,7 @@ def test_rollover_from_the_menu(qtbot, desk, clock, acme, window):
         "Rollover: no period has ended since the last run.")
 
 
+@pytest.mark.slow
 def test_rollover_can_be_cancelled(qtbot, desk, clock, acme, window, monkeypatch):
     clock.set(datetime(2026, 2, 1, 0, 30, tzinfo=UTC))
     started, gate = threading.Event(), threading.Event()
@@ -202,3 +206,33 @@ def test_rollover_can_be_cancelled(qtbot, desk, clock, acme, window, monkeypatch
     settle(qtbot, window.ctx)
     assert window.statusBar().currentMessage().startswith("Rollover stopped")
     assert not shiboken6.isValid(progress)  # closed and gone
+
+
+@pytest.mark.slow
+def test_a_rollover_that_closes_no_period_still_refreshes_what_it_changed(
+        qtbot, desk, clock, acme, window):
+    """Issue 11's finding: the rollover broadcast nothing when no period closed, although it
+    also expires lots (and blocks what they fed). The window now broadcasts what it wrote."""
+    catalog.add_pack(desk, name="Minutes for a month", resource="minutes", units="50",
+                     price="5.00", expires_months=1)
+    clients.assign_packs(desk, client=acme, packs=["Minutes for a month"])
+    wallet.apply_pack(desk, client=acme, pack="Minutes for a month", status="paid", key="m-1")
+    clock.set(datetime(2026, 2, 1, 0, 30, tzinfo=UTC))  # January's period closes
+    window.rollover_action.trigger()
+    settle(qtbot, window.ctx)
+    open_client(qtbot, window, "Acme")
+    page = window.client_page
+    assert page.billing.wallet.tiles["minutes"].value.text() == "50 minutes"
+    assert window.client_list.row(acme).wallet[0] == Decimal(50)
+    clock.set(datetime(2026, 2, 11, 9, 0, tzinfo=UTC))  # the lot expired on Feb 10, 09:00
+    with qtbot.waitSignal(window.ctx.changed, timeout=10_000) as broadcast:
+        window.rollover_action.trigger()
+    settle(qtbot, window.ctx)
+    assert window.statusBar().currentMessage() == (
+        "Rollover: no period has ended since the last run.")
+    changes = broadcast.args[0]
+    assert changes.touches(Area.WALLET) and changes.touches_client(acme)
+    qtbot.waitUntil(lambda: page.billing.wallet.tiles["minutes"].value.text() == "0 minutes",
+                    timeout=10_000)
+    assert window.client_list.row(acme).wallet[0] == Decimal(0)
+    assert clients.client_detail(desk, acme).resources["minutes"].wallet == 0

@@ -462,6 +462,31 @@ class Model:
         split["blocked"] = c.blocked[resource]
         return split
 
+    def import_file(self, lines: list[tuple[str, str, Decimal, datetime, str | None] | None],
+                    now: datetime) -> tuple[int, int, list[int]]:
+        """Import usage lines (None: a line that does not parse) at one clock reading: each
+        line is one `usage` event, in file order; a refused or unparsable line changes
+        nothing. (recorded, duplicates, the indexes of the rejected lines)."""
+        recorded = duplicates = 0
+        rejected: list[int] = []
+        for index, line in enumerate(lines):
+            if line is None:
+                rejected.append(index)
+                continue
+            client, resource, quantity, at, event_id = line
+            try:
+                split = self.usage(client, resource, quantity, at, event_id, now)
+            except Refused:
+                rejected.append(index)
+                continue
+            if split is None:
+                duplicates += 1
+            else:
+                recorded += 1
+        if lines:
+            self.notes["usage file imported"] += 1
+        return recorded, duplicates, rejected
+
     def revoke(self, lot: Lot, now: datetime) -> Decimal:
         c = self.clients[lot.client]
         if lot.remaining <= 0 or (lot.expires_at is not None and lot.expires_at <= now):

@@ -35,9 +35,11 @@ def test_backup_then_restore_brings_back_exactly_what_was_saved(tmp_path: Path, 
     copy = backup(desk, tmp_path / "copy.db")
     clients.add_client(desk, name="Added after the backup")
     assert len(clients.list_clients(desk)) == 2
-    saved = restore(desk, copy)
+    restored = restore(desk, copy)
     assert [c.name for c in clients.list_clients(desk)] == ["Acme"]
+    saved = restored.safety_copy
     assert saved is not None and saved.parent == backups_dir(tmp_path / "live.db")
+    assert restored.damaged_kept is None
     desk.close()
 
 

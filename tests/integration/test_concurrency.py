@@ -9,10 +9,15 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from quotadesk.services import catalog, clients, reports, wallet
 from quotadesk.services.billing import list_payments
 
 from .race_worker import NOW
+
+# Racing processes: outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
 
 ROUNDS = 12
 CLIENTS = 3

@@ -27,6 +27,9 @@ from quotadesk.services.desk import Desk, fixed_clock
 
 from ..conftest import MovableClock, new_desk
 
+# Minutes of killed processes: outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
+
 TRIALS = int(os.environ.get("QUOTADESK_CRASH_TRIALS", "50"))
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 EVENTS = 3000

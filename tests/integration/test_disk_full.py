@@ -27,6 +27,9 @@ import pytest
 
 from tests.e2e.conftest import Cli, Result, cli_in_process, copy_database
 
+# Filling a file system, in processes: outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
+
 TMPFS = os.environ.get("QUOTADESK_TEST_TMPFS", "")
 #: Filling a larger file system would take long and disturb everything else on it.
 LARGEST = 64 << 20

@@ -838,6 +838,9 @@ def entry_point_property(templates: Templates, backend: str, group: str, example
 
 
 # -- property 1: every entry point ----------------------------------------------------------
+# The properties and the sweep take a minute or more together: outside the quick lane
+# (`pytest -m "not slow"`), always in CI; the regressions at the end stay in it.
+@pytest.mark.slow
 @pytest.mark.parametrize(("group", "examples"), [
     ("catalog", 120),  # plans and packs
     ("clients", 120),  # clients, subscriptions, assignments, campaigns
@@ -849,6 +852,7 @@ def test_entry_points_refuse_hostile_input_cleanly(templates: Templates, backend
     entry_point_property(templates, backend, group, examples)
 
 
+@pytest.mark.slow
 def test_setting_up_a_new_database_refuses_hostile_currency_and_time_zone(
         templates: Templates, backend: str) -> None:
     """`init_database` on a migrated, empty database: a refusal leaves it empty."""
@@ -903,6 +907,7 @@ def baseline(world: World, name: str) -> dict[str, Any]:
     return arguments[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_sweep_every_parameter_with_the_nastiest_values(templates: Templates,
                                                         name: str) -> None:
@@ -1051,6 +1056,7 @@ def check_counts_and_lines(result: ImportResult, rows: list[tuple[int, list[str]
     return [fields for line, fields in data_rows if line not in rejected]
 
 
+@pytest.mark.slow
 def test_importing_random_bytes_never_crashes(templates: Templates, backend: str) -> None:
     header = (fs.HEADER + "\n").encode()
 
@@ -1084,6 +1090,7 @@ def test_importing_random_bytes_never_crashes(templates: Templates, backend: str
     run_counted(run)
 
 
+@pytest.mark.slow
 def test_importing_hostile_usage_files(templates: Templates, backend: str) -> None:
     """Generated files whose every line has a known fate: recorded, rejected, or either."""
     world = templates.world.import_world
@@ -1185,6 +1192,7 @@ def listed(desk: Desk, kind: str) -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in clients.list_campaigns(desk, client="Acme")]
 
 
+@pytest.mark.slow
 def test_accepted_names_round_trip_exactly(templates: Templates, backend: str) -> None:
     @fuzz_settings(backend, 50)
     @given(entries=st.lists(st.tuples(fs.pick(("client", "plan", "pack", "campaign")),

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from quotadesk.db import open_database
 from quotadesk.models import UsageEvent
 from quotadesk.services import billing, catalog, clients, setup, usage, wallet
-from quotadesk.services.book import Journal
+from quotadesk.services.account_store import PendingWrites
 from quotadesk.services.desk import Desk
 
 D = Decimal
@@ -99,16 +99,16 @@ def test_a_batch_retried_after_a_busy_database_is_rated_once(
     if another desk held the lock; the retry must start again from what is stored."""
     wallet.apply_pack(capped, client="Acme", pack="SMS 10", status="paid", key="k")
     lines = [f"e-{n},Acme,sms,1,2026-01-10T08:{n:02d}:00Z" for n in range(4)]
-    real_flush = Journal.flush
+    real_flush = PendingWrites.flush
     flushes = []
 
-    def busy_once(journal: Journal) -> None:
+    def busy_once(journal: PendingWrites) -> None:
         flushes.append(len(journal.events) + len(journal.stored_events))
         if len(flushes) == 2:
             raise OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
         real_flush(journal)
 
-    monkeypatch.setattr(Journal, "flush", busy_once)
+    monkeypatch.setattr(PendingWrites, "flush", busy_once)
     result = usage.import_usage(capped, _csv(*lines), batch_size=2)
 
     assert flushes == [2, 2, 2]  # batch 1, batch 2 refused, batch 2 again

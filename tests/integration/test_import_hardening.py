@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from quotadesk.services import catalog, clients, usage, usage_reader
+from quotadesk.services import catalog, clients, usage
 from quotadesk.services.desk import Desk
-from quotadesk.services.usage_reader import MAX_LINE, MAX_RECORD_LINES
+from quotadesk.services.usage_import import reader as usage_reader
+from quotadesk.services.usage_import.reader import MAX_LINE, MAX_RECORD_LINES
 from tests.conftest import MovableClock, new_desk
 
 HEADER = "event_id,client,resource,quantity,occurred_at"
@@ -201,6 +202,7 @@ def _refuse_from(desk: Desk, event_id: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("pipelined", [False, True], ids=["in turn", "writer process"])
+@pytest.mark.slow
 def test_a_database_that_fills_up_stops_the_import_with_what_was_recorded(
         acme: Desk, pipelined: bool) -> None:
     lines = [good(n) for n in range(40)]
@@ -245,6 +247,7 @@ class _FailingStream(io.BytesIO):
 
 
 @pytest.mark.parametrize("pipelined", [False, True], ids=["in turn", "writer process"])
+@pytest.mark.slow
 def test_a_file_that_becomes_unreadable_stops_the_import_with_what_was_recorded(
         acme: Desk, pipelined: bool) -> None:
     data = _bytes([good(n) for n in range(2000)])

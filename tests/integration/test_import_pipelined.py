@@ -1,5 +1,5 @@
 """SPEC §7 and §2 for a pipelined import: on a SQLite file, a large import is written by a
-second process while the next batch is rated (quotadesk/services/import_writer.py). It must
+second process while the next batch is rated (services/usage_import/writer.py). It must
 store exactly what the same import writes batch by batch in one process, see a write made
 between two batches by anyone else, and keep each batch all-or-nothing when the writer fails.
 """
@@ -25,9 +25,13 @@ from quotadesk.db import open_database
 from quotadesk.services import catalog, clients, reports, setup, usage, wallet
 from quotadesk.services.desk import Desk, fixed_clock
 from quotadesk.services.dto import ImportResult
-from quotadesk.services.import_writer import WriterStopped
+from quotadesk.services.usage_import import batches, pipeline
+from quotadesk.services.usage_import.writer import WriterStopped
 from tests.conftest import MovableClock
 from tests.integration.test_import_batches import set_up_capped
+
+# Writer processes: outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
 
 D = Decimal
 HEADER = "event_id,client,resource,quantity,occurred_at\n"
@@ -240,19 +244,19 @@ def _event_ids(desk: Desk) -> list[str]:
 def test_large_files_on_sqlite_are_pipelined_small_ones_and_streams_are_not(
         capped: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[Path] = []
-    real = usage.ImportWriter
+    real = pipeline.ImportWriter
 
     def spy(database: Path) -> Any:
         started.append(database)
         return real(database)
 
-    monkeypatch.setattr(usage, "ImportWriter", spy)
+    monkeypatch.setattr(pipeline, "ImportWriter", spy)
     small = tmp_path / "small.csv"
     small.write_bytes(_csv(SMS[:2]).getvalue())
     usage.import_usage(capped, small)
     usage.import_usage(capped, _csv(SMS[2:3]))
     assert started == []
-    monkeypatch.setattr(usage, "PIPELINE_BYTES", small.stat().st_size)
+    monkeypatch.setattr(pipeline, "PIPELINE_BYTES", small.stat().st_size)
     big = tmp_path / "big.csv"
     big.write_bytes(_csv(SMS).getvalue())
     assert usage.import_usage(capped, big).recorded == 1
@@ -294,8 +298,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_writer(
 def test_a_sqlite_file_is_written_by_the_writer_and_a_server_in_turn(
         desk: Desk, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[Path] = []
-    real = usage.ImportWriter
-    monkeypatch.setattr(usage, "ImportWriter", lambda db: started.append(db) or real(db))
+    real = pipeline.ImportWriter
+    monkeypatch.setattr(pipeline, "ImportWriter", lambda db: started.append(db) or real(db))
     catalog.add_plan(desk, name="P", fee="0", included={"sms": "5"})
     clients.add_client(desk, name="Acme")
     clients.subscribe(desk, client="Acme", plan="P")
@@ -310,7 +314,7 @@ def test_batches_that_start_smaller_store_what_equal_batches_store(
     """A pipelined import's first batches are an eighth, a quarter and a half of the rest
     (the writer starts sooner). On this file, with one clock reading, the rows stored are
     the same as with equal batches."""
-    monkeypatch.setattr(usage, "RAMP_FROM", 16)
+    monkeypatch.setattr(pipeline, "RAMP_FROM", 16)
     sizes: dict[bool, list[int]] = {False: [], True: []}
     stored = []
     for pipelined in (False, True):
@@ -333,7 +337,7 @@ def test_batches_that_start_smaller_store_what_equal_batches_store(
 def test_where_no_writer_process_can_run_the_import_runs_in_turn(
         capped: Desk, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
     wallet.apply_pack(capped, client="Acme", pack="SMS 10", status="paid", key="k")
-    real = usage.ImportWriter
+    real = pipeline.ImportWriter
 
     def unavailable(database: Path) -> Any:
         if failure == "start":  # as multiprocessing refuses a daemonic process's child
@@ -342,7 +346,7 @@ def test_where_no_writer_process_can_run_the_import_runs_in_turn(
         writer._process.kill()  # gone before it answers
         return writer
 
-    monkeypatch.setattr(usage, "ImportWriter", unavailable)
+    monkeypatch.setattr(pipeline, "ImportWriter", unavailable)
     result = usage.import_usage(capped, _csv(SMS), batch_size=2, pipelined=True)
 
     assert (result.recorded, result.cancelled) == (4, False)
@@ -352,7 +356,7 @@ def test_where_no_writer_process_can_run_the_import_runs_in_turn(
 def test_a_failure_while_rating_stops_the_writer_and_keeps_whole_batches(
         capped: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     wallet.apply_pack(capped, client="Acme", pack="SMS 10", status="paid", key="k")
-    real = usage._rate
+    real = batches.rate_batch
     calls: list[int] = []
 
     def failing(*args: Any) -> Any:
@@ -361,7 +365,7 @@ def test_a_failure_while_rating_stops_the_writer_and_keeps_whole_batches(
             raise RuntimeError("rating failed")
         return real(*args)
 
-    monkeypatch.setattr(usage, "_rate", failing)
+    monkeypatch.setattr(batches, "rate_batch", failing)
     with pytest.raises(RuntimeError, match="rating failed"):
         usage.import_usage(capped, _csv(SMS * 2), batch_size=2, pipelined=True)
 

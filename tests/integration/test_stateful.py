@@ -32,6 +32,7 @@ Engine decisions the model follows where the SPEC leaves latitude:
 from __future__ import annotations
 
 import atexit
+import io
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import event as statistic
 from hypothesis import strategies as st
@@ -71,6 +73,9 @@ from tests.integration.reference_model import (
     local_day,
     midnight,
 )
+
+# Minutes of work: outside the quick lane (`pytest -m "not slow"`), always in CI.
+pytestmark = pytest.mark.slow
 
 D = Decimal
 
@@ -409,6 +414,49 @@ class BillingMachine(RuleBasedStateMachine):
     def record_more_usage(self, who: int, data: st.DataObject, resource: str) -> None:
         name = self.names[who % len(self.names)]
         self._usage(name, resource, data.draw(quantity(resource), label="quantity"), None, None)
+
+    #: Lines that never parse: an unknown client or resource, a bad quantity or time, a
+    #: wrong number of fields (the good event id on one of them is no duplicate later).
+    BAD_LINES = st.sampled_from([
+        "bad-1,Nobody,sms,1,{now}", "bad-2,{name},voice,1,{now}", "ev-1,{name},sms,1.5,{now}",
+        "bad-3,{name},minutes,0,{now}", "bad-4,{name},email,1,yesterday", "bad-5,{name},sms,1",
+    ])
+
+    @rule(data=st.data(), batch_size=st.integers(1, 4))
+    def import_small_file(self, data: st.DataObject, batch_size: int) -> None:
+        """A usage file of a few lines (names in other cases, repeated event ids, late and
+        future times, lines that do not parse), imported in batches: the model records its
+        lines one by one, and the result and every later check must agree."""
+        lines: list[str] = []
+        events: list[tuple[str, str, Decimal, datetime, str | None] | None] = []
+        for _ in range(data.draw(st.integers(1, 6), label="lines")):
+            name = self.names[data.draw(INDEX, label="who") % len(self.names)]
+            if data.draw(st.integers(0, 4), label="bad") == 0:
+                template = data.draw(self.BAD_LINES, label="bad line")
+                lines.append(template.format(name=name, now=self.now.isoformat()))
+                events.append(None)
+                continue
+            resource = data.draw(st.sampled_from(RESOURCES), label="resource")
+            amount = data.draw(quantity(resource), label="quantity")
+            ago = data.draw(self.AGO.filter(lambda a: a is not None), label="ago")
+            event_id = data.draw(EVENT_IDS, label="event id")
+            written = data.draw(st.sampled_from([name, name.upper(), f" {name.lower()} "]),
+                                label="name as written")
+            at = self.now - ago
+            lines.append(",".join((event_id or "", written, resource.upper(),
+                                   format(amount, "f"), at.isoformat())))
+            events.append((name, resource, amount, at, event_id))
+        recorded, duplicates, rejected = self.model.import_file(events, self.now)
+        data_file = "event_id,client,resource,quantity,occurred_at\n" + "\n".join(lines)
+        result = usage.import_usage(self.desk, io.BytesIO(data_file.encode()),
+                                    batch_size=batch_size)
+        shown = (result.recorded, result.duplicates, [r.line - 2 for r in result.rejected])
+        assert shown == (recorded, duplicates, rejected), (
+            f"import of {lines}: desk {shown}, {result.rejected}; model "
+            f"{(recorded, duplicates, rejected)}")
+        if recorded:
+            self.wrote = True
+            self.touched.update(event[0] for event in events if event is not None)
 
     @rule(who=INDEX, resource=st.sampled_from(RESOURCES), extra=st.sampled_from([0, 0, 1]))
     def use_up_free_units(self, who: int, resource: str, extra: int) -> None:

@@ -34,5 +34,8 @@ def test_new_thresholds_after_resubscribing_in_an_exhausted_period(sqlite_desk: 
 
     usage.record_usage(desk, client="Acme", resource="sms", quantity="5")  # 10 of 10 used
 
-    kinds = {(a.kind, a.threshold) for a in billing.list_alerts(desk, "Acme")}
-    assert ("threshold", 80) in kinds and ("threshold", 95) in kinds
+    # Newest first: the new plan's 80 % and 95 %, and nothing else; exhausted and blocked were
+    # recorded once this period already (SPEC §2), before the Small plan's 50 %.
+    kinds = [(a.kind, a.threshold) for a in billing.list_alerts(desk, "Acme")]
+    assert kinds == [("threshold", 95), ("threshold", 80),
+                     ("blocked", None), ("exhausted", None), ("threshold", 50)]

@@ -20,6 +20,7 @@ from quotadesk.services.errors import ClockBehind, InvalidValue, NotFound, Quota
 from quotadesk.services.lookup import record_id
 from quotadesk.services.money import parse_money, parse_rate
 from quotadesk.services.quantities import Resource, parse_quantity, to_decimal
+from quotadesk.services.usage_import.resolver import usage_quantity
 from tests.conftest import MovableClock, new_desk
 from tests.integration.test_rules_support import db_url, table_dump  # noqa: F401 (db_url: fixture)
 
@@ -75,6 +76,7 @@ WRITES: dict[str, Callable[[Any], object]] = {
 
 
 @pytest.mark.parametrize("write", sorted(WRITES))
+@pytest.mark.slow
 def test_a_write_whose_clock_is_before_the_clients_latest_moment_is_refused(desk, clock, write):
     """The reproduction: subscribed on Mar 10, rolled over on May 1, then a write dated Feb 1
     would have closed a period that ends before it starts. It is refused, naming the latest
@@ -129,6 +131,7 @@ def _revoke_at(desk: Any, clock: MovableClock) -> None:
 
 
 @pytest.mark.parametrize("moment", sorted(MOMENTS))
+@pytest.mark.slow
 def test_every_kind_of_moment_counts_and_each_is_loaded_back_from_the_database(desk, clock,
                                                                             moment):
     """The moment is recorded by one transaction and found again by the next one (the latest
@@ -197,6 +200,7 @@ def test_an_import_rejects_only_the_lines_of_a_client_whose_latest_moment_is_lat
                                     datetime(3000, 1, 1, tzinfo=UTC),
                                     datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
                                     datetime(1, 1, 1, 1, 0, tzinfo=UTC)])
+@pytest.mark.slow
 def test_a_clock_outside_1970_to_2999_is_refused_by_every_write(desk, clock, moment):
     agency(desk, clock)
     clock.set(moment)
@@ -214,6 +218,7 @@ def test_a_clock_outside_1970_to_2999_is_refused_by_every_write(desk, clock, mom
 @pytest.mark.parametrize("at", [datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
                                 datetime(3000, 1, 1, tzinfo=UTC),
                                 "0001-01-01T01:00", "9999-12-31T23:59", "1969-12-31"])
+@pytest.mark.slow
 def test_a_usage_time_outside_1970_to_2999_is_refused_naming_the_field(desk, clock, at):
     agency(desk, clock)
     refused(desk, lambda: usage.record_usage(desk, client="Acme", resource="minutes",
@@ -273,6 +278,7 @@ def _plant(desk: Any, statement: str) -> None:
      "outside its period"),
 ])
 @pytest.mark.parametrize("backend", ["sqlite"])  # the planted rows are SQLite's storage form
+@pytest.mark.slow
 def test_verify_reports_periods_out_of_order(desk, clock, backend, statement, problem):
     agency(desk, clock)
     clock.set(datetime(2026, 3, 20, tzinfo=UTC))
@@ -327,6 +333,7 @@ def berlin(tmp_path):
     ("2026-03-29T02:30", ["does not exist in Europe/Berlin", "give an offset"]),
     ("2026-03-29T02:00:00.000001", ["does not exist in Europe/Berlin"]),
 ])
+@pytest.mark.slow
 def test_an_ambiguous_or_impossible_local_time_is_refused_naming_the_zone(berlin, local, words):
     for field in ("now", "at"):
         with pytest.raises(InvalidValue) as caught:
@@ -378,7 +385,7 @@ def test_numbers_in_other_digits_are_refused_everywhere(value):
         lambda: catalog.parse_expires_months(value),
         lambda: catalog.parse_alerts(value),
         lambda: catalog.parse_alerts(f"50,{value}"),
-        lambda: usage.fast_quantity(Resource.SMS, value),
+        lambda: usage_quantity(Resource.SMS, value),
     ]
     for check in checks:
         with pytest.raises(InvalidValue):
@@ -454,6 +461,7 @@ def test_a_resource_given_twice_is_refused(desk, clock):
     lambda d, v: wallet.apply_pack(d, client="Acme", pack="Minutes 50", status=v),
     lambda d, v: billing.list_payments(d, status=v),
 ], ids=["email", "quantity", "resource", "at", "anchor", "due_days", "status", "filter"])
+@pytest.mark.slow
 def test_a_long_value_is_echoed_shortened(desk, clock, call):
     agency(desk, clock)
     value = "x" * 100_000

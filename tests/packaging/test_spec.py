@@ -282,6 +282,7 @@ def test_numeric_version_for_installers() -> None:
     assert helper.numeric_version("2.0.0.dev4") == (2, 0, 0, 0)
 
 
+@pytest.mark.slow  # runs PyInstaller's real hooks
 def test_real_hooks_collect_babel_and_tzdata_data(load_spec: SpecLoader) -> None:
     pytest.importorskip("PyInstaller.utils.hooks")
     datas = only(load_spec(real_hooks=True), "Analysis").kwargs["datas"]

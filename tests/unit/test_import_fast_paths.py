@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from quotadesk.models import UsageEvent
 from quotadesk.models.base import decimal_to_text, table_of
-from quotadesk.services.book import EVENT_COLUMNS
+from quotadesk.services.account_store import EVENT_COLUMNS
 from quotadesk.services.bulk import _kind, _row_converter, _sqlite_datetime_column
 from quotadesk.services.errors import InvalidValue
 from quotadesk.services.quantities import Resource, parse_quantity
-from quotadesk.services.usage import _stored_utc, fast_quantity, parse_time
+from quotadesk.services.usage_import.resolver import parse_time, stored_utc, usage_quantity
 
 MOMENTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
                        timezones=st.just(UTC))
@@ -34,7 +34,7 @@ def test_a_utc_time_sliced_to_storage_form_equals_the_formatted_one(
     text = moment.isoformat(sep, spec).replace("+00:00", zone)
     parsed = datetime.fromisoformat(text)
     assert parsed.tzinfo is UTC
-    stored = _stored_utc(text)
+    stored = stored_utc(text)
     assert stored is not None
     assert stored == _sqlite_datetime_column()(parsed)
 
@@ -43,7 +43,7 @@ def test_a_utc_time_sliced_to_storage_form_equals_the_formatted_one(
                                   "20260301T090030Z", "2026-060T09:00:30+00:00",
                                   "2026-03-01T09:00:30+01:00", "2026-03-01T09:00Z"])
 def test_other_time_shapes_are_left_to_the_general_path(text: str) -> None:
-    assert _stored_utc(text) is None
+    assert stored_utc(text) is None
 
 
 @given(st.one_of(
@@ -59,7 +59,7 @@ def test_the_quick_quantity_path_agrees_with_parse_quantity(text: str,
     except InvalidValue as error:
         expected = error.message
     try:
-        got: Decimal | str = fast_quantity(resource, text)
+        got: Decimal | str = usage_quantity(resource, text)
     except InvalidValue as error:
         got = error.message
     assert got == expected

@@ -25,24 +25,16 @@ from quotadesk.services import catalog
 from quotadesk.services.dto import PackInfo, PlanInfo
 from quotadesk.services.money import money_text
 from quotadesk.views.context import DeskContext
-from quotadesk.views.dialogs import addons_text
+from quotadesk.views.dialogs.subscription import addons_text
 from quotadesk.views.fmt import RESOURCES, resource_label
-from quotadesk.views.ops import Area, Changes
-from quotadesk.views.tables import RowFilterProxy, RowModel, fit_columns, make_table
+from quotadesk.views.tables import DeskRowModel, RowFilterProxy, RowModel, fit_columns, make_table
 from quotadesk.views.widgets import FormDialog, Notice, section_title
 
 
-class PlanListModel(RowModel[PlanInfo]):
-    class Column(IntEnum):
-        NAME = 0
-        FEE = 1
-        ADDONS = 2
+class PlanListModel(DeskRowModel[PlanInfo]):
+    Column = IntEnum("Column", "NAME FEE ADDONS", start=0)
 
     numeric = frozenset({Column.FEE})
-
-    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
 
     def headers(self) -> list[str]:
         return [self.tr("Plan"), self.tr("Fee"), self.tr("Add-ons")]
@@ -55,19 +47,10 @@ class PlanListModel(RowModel[PlanInfo]):
         return [p.name.casefold(), p.fee, p.addons][column]
 
 
-class PackListModel(RowModel[PackInfo]):
-    class Column(IntEnum):
-        NAME = 0
-        RESOURCE = 1
-        UNITS = 2
-        PRICE = 3
-        VALIDITY = 4
+class PackListModel(DeskRowModel[PackInfo]):
+    Column = IntEnum("Column", "NAME RESOURCE UNITS PRICE VALIDITY", start=0)
 
     numeric = frozenset({Column.UNITS, Column.PRICE})
-
-    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
 
     def headers(self) -> list[str]:
         return [self.tr("Pack"), self.tr("Resource"), self.tr("Units"), self.tr("Price"),
@@ -269,7 +252,7 @@ class PlansDialog(_CatalogDialog):
 
         self.run(fn, lambda info: self.saved(info, self.tr(
             "Plan “{name}” saved. Existing subscriptions keep their snapshot.").format(
-            name=info.name)), changes=Changes.of(Area.CATALOG))
+            name=info.name)))
 
 
 
@@ -388,4 +371,4 @@ class PacksDialog(_CatalogDialog):
 
         self.run(fn, lambda info: self.saved(info, self.tr(
             "Pack “{name}” saved. Lots already credited keep their units and expiry.").format(
-            name=info.name)), changes=Changes.of(Area.CATALOG))
+            name=info.name)))

@@ -1,17 +1,4 @@
-"""An import's writer: a second process that writes each batch to SQLite while the importer
-rates the next one.
-
-Rating a batch (Python) and writing it (SQLite's B-trees) take about as long as each other; in
-one process they queue behind one another, and threads cannot overlap them (the GIL is taken
-back between every two rows of an executemany). Here the importer rates batch n+1 while this
-process writes batch n, each batch still one transaction, committed in file order.
-
-A batch is rated on the state the batches before it leave. Before writing one, the writer
-checks that no other connection committed since its own last commit (`PRAGMA data_version`
-moves only for other connections' commits); if one did, the batch is refused as stale and the
-importer rates it again from what is stored. The first batch, and a batch rated again, are
-rated while the writer holds the write lock, so they cannot be stale.
-"""
+"""An import's writer: a second process that writes each batch while the next is rated."""
 
 from __future__ import annotations
 
@@ -48,7 +35,19 @@ class WriterStopped(QuotaDeskError):
 
 
 class ImportWriter:
-    """The importer's side: start the process, hand it batches, learn what became of them."""
+    """The importer's side: start the process, hand it batches, learn what became of them.
+
+    Rating a batch (Python) and writing it (SQLite's B-trees) take about as long as each other; in
+    one process they queue behind one another, and threads cannot overlap them (the GIL is taken
+    back between every two rows of an executemany). Here the importer rates batch n+1 while this
+    process writes batch n, each batch still one transaction, committed in file order.
+
+    A batch is rated on the state the batches before it leave. Before writing one, the writer
+    checks that no other connection committed since its own last commit (`PRAGMA data_version`
+    moves only for other connections' commits); if one did, the batch is refused as stale and the
+    importer rates it again from what is stored. The first batch, and a batch rated again, are
+    rated while the writer holds the write lock, so they cannot be stale.
+    """
 
     def __init__(self, database: Path) -> None:
         from quotadesk.db import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
-from quotadesk.views.billing_tabs import HistoryModel, scrolling
-from quotadesk.views.client_data import ClientPageData
+from quotadesk.services.client_page import ClientPageData
+from quotadesk.views.client_page.billing.history import HistoryModel
 from quotadesk.views.context import DeskContext
 from quotadesk.views.fmt import RESOURCES, blocked_list, remaining_line, resource_label
 from quotadesk.views.tables import fit_columns, make_table, refit_soon
-from quotadesk.views.widgets import Notice, plain_label, section_title
+from quotadesk.views.widgets import Notice, column_layout, plain_label, scroll_content, section_title
 
 CONTACT_NOTE = "Contact your provider to purchase any of these add-on packs."
 
@@ -28,9 +28,7 @@ class PortalPreview(QWidget):
         backdrop.addWidget(self.caption)
         page = QFrame()
         page.setObjectName("portalPage")
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(20, 18, 20, 22)
-        layout.setSpacing(12)
+        layout = column_layout(page, (20, 18, 20, 22), 12)
         layout.addWidget(plain_label(self.tr("Settings ▸ Billing"), name="portalCrumb"))
         self.title = plain_label(self.tr("Billing"), name="portalTitle")
         layout.addWidget(self.title)
@@ -72,9 +70,7 @@ class PortalPreview(QWidget):
         layout.addWidget(self.history_view)
         backdrop.addWidget(page)
         backdrop.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(inner))
+        scroll_content(self, inner)
 
     def render(self, data: ClientPageData) -> None:
         detail, fmt = data.detail, self.ctx.fmt

@@ -25,7 +25,7 @@ from quotadesk.services.dto import ImportResult, RolloverResult, UsageResult
 from quotadesk.services.errors import InvalidValue
 from quotadesk.views.context import DeskContext
 from quotadesk.views.fmt import resource_label
-from quotadesk.views.ops import Area, Changes, Progress
+from quotadesk.views.ops import Progress
 from quotadesk.views.widgets import FormDialog, Notice, plain_label
 
 #: Events per transaction in a window import: a batch takes under a second, so Cancel answers
@@ -100,9 +100,7 @@ class RecordUsageDialog(FormDialog):
             return usage.record_usage(desk, client=client, resource=resource, quantity=quantity,
                                       at=at, event_id=event_id)
 
-        changes = Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS,
-                             clients=[client] if isinstance(client, int) else None)
-        self.run(fn, self._done, changes=changes)
+        self.run(fn, self._done)
 
     def _done(self, result: object) -> None:
         assert isinstance(result, UsageResult)
@@ -197,7 +195,6 @@ class ImportUsageDialog(FormDialog):
                 return stop.result  # recorded before the stop is kept, and shown as such
 
         self.run(fn, self._done, progress=self.tr("Importing usage…"), cancellable=True,
-                 changes=Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS),
                  label=self.tr("Import usage file"))
 
     def _done(self, result: object) -> None:
@@ -262,7 +259,4 @@ def run_rollover(ctx: DeskContext, parent: QWidget, on_done: Callable[[RolloverR
     return ctx.run_op(parent, fn, on_done, progress=None if quiet else parent.tr(
                           "Running the period rollover…"),
                       cancellable=not quiet, label=parent.tr("Period rollover"),
-                      changes=lambda r: Changes.of(
-                          Area.SUBSCRIPTION, Area.USAGE, Area.WALLET, Area.PAYMENTS,
-                          Area.CAMPAIGNS) if r.periods_closed else None,
                       on_cancelled=on_cancelled)

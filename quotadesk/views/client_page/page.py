@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk.services import clients
+from quotadesk.services.client_page import ClientPageData, load_client_page
 from quotadesk.services.dto import AlertInfo, CampaignInfo, ResourceUsage
 from quotadesk.services.errors import QuotaDeskError
-from quotadesk.views.billing_tabs import BillingTab, scrolling
-from quotadesk.views.client_data import ClientPageData, load_client_page
+from quotadesk.views.client_page.billing.tabs import BillingTab
+from quotadesk.views.client_page.portal_preview import PortalPreview
 from quotadesk.views.context import DeskContext
-from quotadesk.views.dialogs import CampaignDialog
+from quotadesk.views.dialogs.client import CampaignDialog
 from quotadesk.views.fmt import (
     RESOURCES,
     Formatter,
@@ -36,9 +37,8 @@ from quotadesk.views.fmt import (
     resource_label,
 )
 from quotadesk.views.ops import Area, Changes
-from quotadesk.views.portal_preview import PortalPreview
-from quotadesk.views.tables import RowFilterProxy, RowModel, fit_columns, make_table
-from quotadesk.views.widgets import Card, Notice, plain_label
+from quotadesk.views.tables import DeskRowModel, RowModel, fit_columns, make_table, selected_row
+from quotadesk.views.widgets import Card, Notice, column_layout, plain_label, scroll_content
 
 
 def shown_resources(data: ClientPageData) -> list[str]:
@@ -132,10 +132,7 @@ class UsageMeter(QFrame):
 
 
 class CampaignModel(RowModel[CampaignInfo]):
-    class Column(IntEnum):
-        NAME = 0
-        RESOURCE = 1
-        STATUS = 2
+    Column = IntEnum("Column", "NAME RESOURCE STATUS", start=0)
 
     def headers(self) -> list[str]:
         return [self.tr("Campaign"), self.tr("Resource"), self.tr("Status")]
@@ -153,14 +150,8 @@ class CampaignModel(RowModel[CampaignInfo]):
         return ""
 
 
-class AlertModel(RowModel[AlertInfo]):
-    class Column(IntEnum):
-        AT = 0
-        ALERT = 1
-
-    def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+class AlertModel(DeskRowModel[AlertInfo]):
+    Column = IntEnum("Column", "AT ALERT", start=0)
 
     def headers(self) -> list[str]:
         return [self.tr("When"), self.tr("Alert")]
@@ -190,9 +181,7 @@ class OverviewTab(QWidget):
         self.data: ClientPageData | None = None
         self.setObjectName("overviewTab")
         inner = QWidget()
-        layout = QVBoxLayout(inner)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(12)
+        layout = column_layout(inner, 16, 12)
         self.blocked = Notice("danger")
         self.blocked.setObjectName("blockedBanner")
         layout.addWidget(self.blocked)
@@ -247,9 +236,7 @@ class OverviewTab(QWidget):
         alerts.add(self.alert_view, 1)
         lower.addWidget(alerts)
         layout.addLayout(lower, 1)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scrolling(inner))
+        scroll_content(self, inner)
 
         self.pause_button.clicked.connect(lambda: self.change_campaign("pause"))
         self.resume_button.clicked.connect(lambda: self.change_campaign("resume"))
@@ -292,13 +279,7 @@ class OverviewTab(QWidget):
         self._update_buttons()
 
     def selected_campaign(self) -> CampaignInfo | None:
-        rows = self.campaign_view.selectionModel().selectedRows()
-        if not rows:
-            return None
-        proxy = self.campaign_view.model()
-        assert isinstance(proxy, RowFilterProxy)
-        row = proxy.row_at(rows[0].row())
-        return row if isinstance(row, CampaignInfo) else None
+        return selected_row(self.campaign_view, CampaignInfo)
 
     def _update_buttons(self, *_args: object) -> None:
         c = self.selected_campaign()
@@ -318,7 +299,6 @@ class OverviewTab(QWidget):
                                                               action=action),
                         lambda info: self.message.emit(self.tr("{name}: {status}").format(
                             name=info.name, status=campaign_status(info.status))),
-                        changes=Changes.of(Area.CAMPAIGNS, clients=[c.client_id]),
                         label=self.tr("Change campaign"))
 
     def add_campaign(self) -> CampaignDialog | None:
@@ -345,9 +325,7 @@ class ClientPage(QWidget):
         self.client_id: int | None = None
         self.data: ClientPageData | None = None
         self.setObjectName("clientPage")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 12, 12, 12)
-        layout.setSpacing(8)
+        layout = column_layout(self, (6, 12, 12, 12), 8)
         header = QHBoxLayout()
         titles = QVBoxLayout()
         titles.setSpacing(2)

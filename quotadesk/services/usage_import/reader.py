@@ -1,21 +1,4 @@
-"""Reading a usage CSV as records, streamed: the work and the memory stay bounded whatever the
-file holds (SPEC §8: "A quoted field may span lines …", and a bad line rejects only itself).
-
-The file is read a physical line at a time (universal newlines: LF, CRLF or a lone CR, as
-`open(newline="")` splits them), each line decoded on its own, so that:
-
-- a line with bytes that are not UTF-8 rejects only its record (`BAD_ENCODING`);
-- a line longer than `MAX_LINE` characters is rejected on its own (`TOO_LONG`) and skipped
-  without ever being held whole (`/dev/zero`, a 50 MB line);
-- a line without a quote, nearly every line of an export, is split right here; one with a
-  quote goes to the CSV reader, which may read on for a quoted field that spans lines. A
-  record that parses into the expected number of fields is one record, whatever it spans. One
-  that does not (an error, the end of the file inside a quote, or the wrong number of fields
-  once it spans lines) rejects only its first physical line (`BAD_CSV`), and reading resumes
-  at the next line: one stray quote never hides the lines after it. A record may span at most
-  `MAX_RECORD_LINES` lines and `MAX_RECORD_CHARS` characters; beyond that it does not parse,
-  so a stray quote costs a bounded amount of work, never a re-read of the rest of the file.
-"""
+"""Reading a usage CSV as records, streamed: work and memory bounded whatever the file holds."""
 
 from __future__ import annotations
 
@@ -64,7 +47,24 @@ Line = tuple[int, str | None]  # (line number, text; None: longer than MAX_LINE)
 class UsageReader:
     """The records of a usage CSV as `(line, fields)`, `line` the record's first physical line;
     `fields` may be one of the markers above instead. Close it (or use it as a context
-    manager) when done: it closes a file it opened, and leaves a stream it was given open."""
+    manager) when done: it closes a file it opened, and leaves a stream it was given open.
+
+    SPEC §8: "A quoted field may span lines …", and a bad line rejects only itself.
+    The file is read a physical line at a time (universal newlines: LF, CRLF or a lone CR, as
+    `open(newline="")` splits them), each line decoded on its own, so that:
+
+    - a line with bytes that are not UTF-8 rejects only its record (`BAD_ENCODING`);
+    - a line longer than `MAX_LINE` characters is rejected on its own (`TOO_LONG`) and skipped
+      without ever being held whole (`/dev/zero`, a 50 MB line);
+    - a line without a quote, nearly every line of an export, is split right here; one with a
+      quote goes to the CSV reader, which may read on for a quoted field that spans lines. A
+      record that parses into the expected number of fields is one record, whatever it spans. One
+      that does not (an error, the end of the file inside a quote, or the wrong number of fields
+      once it spans lines) rejects only its first physical line (`BAD_CSV`), and reading resumes
+      at the next line: one stray quote never hides the lines after it. A record may span at most
+      `MAX_RECORD_LINES` lines and `MAX_RECORD_CHARS` characters; beyond that it does not parse,
+      so a stray quote costs a bounded amount of work, never a re-read of the rest of the file.
+    """
 
     def __init__(self, source: str | os.PathLike[str] | IO[bytes], width: int) -> None:
         self.width = width

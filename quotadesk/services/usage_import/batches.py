@@ -1,0 +1,228 @@
+"""An import's batches: cut from the file's rows, rated over the clients' books, and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from quotadesk.models import UsageEvent
+from quotadesk.models.base import table_of
+from quotadesk.services.account import ClientAccount
+from quotadesk.services.account_store import PendingWrites, load_accounts
+from quotadesk.services.bulk import Recorded, existing, stored_time
+from quotadesk.services.desk import Tx, write_op
+from quotadesk.services.dto import ImportResult, Rejection
+from quotadesk.services.errors import (
+    ClockBehind,
+    FutureUsage,
+    NoActiveSubscription,
+    QuotaDeskError,
+)
+from quotadesk.services.timeline import refuse_if_behind
+from quotadesk.services.usage_import.rows import Row, RowParser
+
+ProgressFn = Callable[[int], None]
+CancelFn = Callable[[], bool]
+
+
+class Batch:
+    """Consecutive lines of the file: the rows to rate, the lines refused before rating, and
+    (once rated) what became of the rows."""
+
+    __slots__ = ("duplicates", "line", "message", "recorded", "refused", "rejected", "rows",
+                 "seen")
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.rejected: list[Rejection] = []  # lines that did not parse
+        self.line = 0  # the last line read into this batch
+        self.recorded = self.duplicates = 0
+        self.refused: list[Rejection] = []  # rows the rules refused
+        self.seen: set[str] = set()  # event ids stored once this batch is
+        self.message = b""  # its statements, for the writer process
+
+
+def batches(lines: Iterator[tuple[int, list[str]]], parser: RowParser,
+            size: int, first: int) -> Iterator[Batch]:
+    """Batches of `size` rows, the first of `first` and each next one twice the one before
+    until `size`."""
+    batch = Batch()
+    limit = max(1, min(first, size))
+    parse = parser.parse
+    for line, fields in lines:
+        batch.line = line
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line
+        try:
+            batch.rows.append(parse(line, fields))
+        except QuotaDeskError as error:
+            batch.rejected.append(Rejection(line, error.message))
+            continue
+        if len(batch.rows) >= limit:
+            yield batch
+            batch = Batch()
+            limit = min(size, limit * 2)
+    if batch.rows or batch.rejected:
+        yield batch
+
+
+class Totals:
+    """What the committed batches recorded, found duplicate and rejected."""
+
+    def __init__(self) -> None:
+        self.recorded = self.duplicates = 0
+        self.rejected: list[Rejection] = []
+
+    def add(self, batch: Batch, progress: ProgressFn | None) -> None:
+        self.recorded += batch.recorded
+        self.duplicates += batch.duplicates
+        self.rejected += batch.rejected
+        self.rejected += batch.refused
+        if progress is not None and batch.rows:
+            progress(batch.line)
+
+    def result(self, cancelled: bool, stopped: str | None = None) -> ImportResult:
+        self.rejected.sort(key=lambda r: r.line)
+        return ImportResult(self.recorded, self.duplicates, tuple(self.rejected),
+                            cancelled=cancelled, stopped=stopped)
+
+
+class Books:
+    """The books of an import's clients, kept from one batch to the next.
+
+    Loading ten thousand books costs more than rating a batch of their events, and between
+    two batches nothing can change them but another write. In an import in turn, on SQLite,
+    two counters tell whether one happened: `PRAGMA data_version` moves when another
+    connection commits, and the connection's `total_changes` when anything (another thread's
+    service included) writes through this one. If either moved, if the previous batch did not
+    commit, or on PostgreSQL (where the row locks are taken again each batch), the books are
+    loaded afresh.
+
+    `carried`: the books are the importer's own state ahead of the database (a pipelined
+    import, whose writer process refuses a batch if anything else wrote): always kept.
+    """
+
+    def __init__(self, carried: bool = False) -> None:
+        self.books: dict[int, ClientAccount] = {}
+        self.carried = carried
+        self.mark: tuple[Any, ...] | None = None
+        self.pending: tuple[Any, ...] | None = None
+
+    def take(self, journal: PendingWrites, client_ids: set[int]) -> dict[int, ClientAccount]:
+        mark, self.mark = self.mark, None  # an attempt that does not commit leaves no mark
+        if not self.carried and (mark is None or mark != _write_mark(journal.tx.session)):
+            self.books = {}
+        books = {}
+        for client_id in client_ids:
+            book = self.books.get(client_id)
+            if book is not None:
+                book.journal = journal
+                journal.books.append(book)
+                books[client_id] = book
+        missing = client_ids - books.keys()
+        if missing:
+            loaded = load_accounts(journal, missing)
+            self.books.update(loaded)
+            books.update(loaded)
+        return books
+
+    def written(self, session: Any) -> None:
+        """Call after the batch's last write: the state to find at the next batch."""
+        session.flush()
+        self.pending = _write_mark(session)
+
+    def committed(self) -> None:
+        self.mark, self.pending = self.pending, None
+
+
+def _write_mark(session: Any) -> tuple[Any, ...] | None:
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    connection = session.connection().connection.driver_connection
+    version = connection.execute("PRAGMA data_version").fetchone()[0]
+    return (connection, connection.total_changes, version)
+
+
+def _refused_before_catch_up(book: ClientAccount, now: datetime, resource: str,
+                             quantity: Decimal, at: datetime) -> QuotaDeskError | None:
+    """Why an event is refused, for a client not yet caught up in this batch, if it is
+    refused whatever the catch-up does: a clock behind the client, no subscription, a future
+    time. Such an event causes no catch-up, as `record_usage`'s refusal rolls its catch-up
+    back. `consume` says it (before it writes anything) in its own words."""
+    try:
+        refuse_if_behind(now, book.latest, book.name, book.journal.tz)
+        if at > now or book.terms is None or book.period is None:
+            book.consume(resource, quantity, at, None)
+            raise AssertionError("consume took an event it refuses before a catch-up")
+    except (ClockBehind, FutureUsage, NoActiveSubscription) as error:
+        return error
+    return None
+
+
+@write_op
+def import_batch(tx: Tx, batch: Batch, cache: Books) -> None:
+    """Rate and write one batch in this process: one transaction."""
+    rate_batch(tx, batch, cache, None, None)
+    cache.written(tx.session)
+
+
+def rate_batch(tx: Tx, batch: Batch, cache: Books, unwritten: set[str] | None,
+               record: Recorded | None) -> PendingWrites:
+    """Rate a batch's rows and write them (or `record` the statements that would): event ids
+    already stored, or in `unwritten` (a batch still being written), are duplicates.
+
+    Each row is what `record_usage` does with the same event: a duplicate changes nothing;
+    otherwise its client is caught up to the batch's clock (once: the clock is read once a
+    batch), then the event is rated."""
+    rows = batch.rows
+    session = tx.session
+    event_ids = [row[1] for row in rows if row[1] is not None]
+    seen = existing(session, table_of(UsageEvent).c.event_id, event_ids)
+    if unwritten:
+        seen.update(event_id for event_id in event_ids if event_id in unwritten)
+    journal = PendingWrites(tx, record)
+    books = cache.take(journal, {row[2] for row in rows})
+    ready: dict[int, ClientAccount] = {}  # clients caught up to now in this batch
+    behind: dict[int, str] = {}  # clients with a moment after this import's clock: their
+    now = tx.now  # lines are rejected, with the reason (SPEC §8)
+    journal.reserve_event_ids(len(rows))
+    journal.stored_now = stored_time(now)
+    recorded = duplicates = 0
+    refused: list[Rejection] = []
+    for line, event_id, client_id, resource, quantity, at, stored_at in rows:
+        if event_id is not None:
+            if event_id in seen:
+                duplicates += 1
+                continue
+            seen.add(event_id)
+        book = ready.get(client_id)
+        if book is None:  # the client's first event recorded in this batch, if accepted
+            book = books[client_id]
+            reason = behind.get(client_id)
+            if reason is None:
+                error = _refused_before_catch_up(book, now, resource, quantity, at)
+                if error is not None:
+                    reason = error.message
+                    if isinstance(error, ClockBehind):
+                        behind[client_id] = reason
+            if reason is not None:
+                refused.append(Rejection(line, reason))
+                if event_id is not None:
+                    seen.discard(event_id)
+                continue
+            book.catch_up(now)
+            ready[client_id] = book
+        try:
+            book.consume(resource, quantity, at, event_id, stored_at)
+        except QuotaDeskError as error:
+            refused.append(Rejection(line, error.message))
+            if event_id is not None:
+                seen.discard(event_id)  # refused: the id may come again on a good line
+            continue
+        recorded += 1
+    journal.flush()
+    batch.recorded, batch.duplicates, batch.refused, batch.seen = \
+        recorded, duplicates, refused, seen
+    return journal
