@@ -31,7 +31,7 @@ PASSES = 3
 
 def build(path: Path, count: int) -> None:
     from quotadesk.services import catalog, clients, setup, usage, wallet
-    from quotadesk.services.desk import Desk
+    from quotadesk.services.unit_of_work import Desk
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -68,7 +68,7 @@ def build(path: Path, count: int) -> None:
 
 def client_count(path: Path) -> int:
     from quotadesk.services import clients
-    from quotadesk.services.desk import Desk
+    from quotadesk.services.unit_of_work import Desk
 
     if not path.exists():
         return 0
@@ -162,7 +162,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from quotadesk.app import application
-    from quotadesk.views.context import DeskContext
+    from quotadesk.views.desk_context import DeskContext
     from quotadesk.views.main_window import MainWindow
 
     app = application()

@@ -31,7 +31,7 @@ from sqlalchemy import text
 from quotadesk.db import CACHE_KIB, open_database
 from quotadesk.models import Base
 from quotadesk.services import catalog, clients, reports, setup, usage, wallet
-from quotadesk.services.desk import Desk, fixed_clock
+from quotadesk.services.unit_of_work import Desk, fixed_clock
 
 TEMPLATE = 100
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

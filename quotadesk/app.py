@@ -79,7 +79,7 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
         return self_test_main()
     from PySide6.QtWidgets import QApplication
 
-    from quotadesk.views.context import DeskContext
+    from quotadesk.views.desk_context import DeskContext
     from quotadesk.views.main_window import MainWindow
     from quotadesk.views.ops import MainThreadGarbageCollector
 
@@ -203,7 +203,7 @@ def _self_test(folder: Path) -> None:
     from PySide6.QtCore import QSettings
 
     from quotadesk.services import catalog, clients, setup, wallet
-    from quotadesk.services.desk import Desk
+    from quotadesk.services.unit_of_work import Desk
 
     desk = Desk.open(str(folder / "self-test.db"))
     try:
@@ -252,7 +252,7 @@ def _self_test_import(desk: Any, folder: Path) -> None:
 
 
 def _self_test_window(desk: object, client_id: int, settings: object) -> None:
-    from quotadesk.views.context import DeskContext, read_desk_facts
+    from quotadesk.views.desk_context import DeskContext, read_desk_facts
     from quotadesk.views.main_window import MainWindow
 
     application()

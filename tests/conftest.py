@@ -22,8 +22,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from sqlalchemy.engine import make_url
 
 from quotadesk.db import open_database
-from quotadesk.services.desk import Desk
 from quotadesk.services.setup import init_database
+from quotadesk.services.unit_of_work import Desk
 
 PG_URL = os.environ.get("QUOTADESK_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("QUOTADESK_REQUIRE_PG") == "1"

@@ -21,8 +21,8 @@ from quotadesk.cli.parser import build_parser
 from quotadesk.db import DatabaseCorrupt, SchemaTooNew, plain_database_error
 from quotadesk.db.files import DatabaseUnusable, UnsafeTarget, clean_leftovers, shorten
 from quotadesk.services import setup, usage
-from quotadesk.services.desk import Desk, fixed_clock, system_clock
 from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.unit_of_work import Desk, fixed_clock, system_clock
 
 __all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "Output", "build_parser", "client_json",
            "main"]

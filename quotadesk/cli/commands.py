@@ -10,10 +10,10 @@ from quotadesk.cli.output import Output, UsageError
 from quotadesk.cli.values import on_off, pairs, whole_number
 from quotadesk.db.files import shorten
 from quotadesk.services import billing, catalog, clients, reports, setup, usage, wallet
-from quotadesk.services.desk import Desk
-from quotadesk.services.dto import ClientDetail, ImportResult
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
-from quotadesk.services.quantities import RESOURCES, text
+from quotadesk.services.results import ClientDetail, ImportResult
+from quotadesk.services.rules.quantities import RESOURCES, text
+from quotadesk.services.unit_of_work import Desk
 
 
 # -- commands ------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from quotadesk.services.desk import Desk
-from quotadesk.services.money import money_text
-from quotadesk.services.quantities import text
+from quotadesk.services.rules.money import money_text
+from quotadesk.services.rules.quantities import text
+from quotadesk.services.unit_of_work import Desk
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 

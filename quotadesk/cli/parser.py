@@ -11,7 +11,7 @@ from quotadesk import __version__
 from quotadesk.cli import commands
 from quotadesk.cli.output import Output, UsageError
 from quotadesk.services import usage
-from quotadesk.services.desk import Desk
+from quotadesk.services.unit_of_work import Desk
 
 
 class Parser(argparse.ArgumentParser):

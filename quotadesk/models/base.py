@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, Table
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from quotadesk.services.rules.quantities import decimal_to_text
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -17,14 +19,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def decimal_to_text(value: Decimal) -> str:
-    """Canonical exact text: no exponent, no trailing zeros beyond what the value needs."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -8,7 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from quotadesk.models import (
     Alert,
@@ -25,8 +26,10 @@ from quotadesk.models import (
     UsageEvent,
     WalletLot,
 )
-from quotadesk.models.base import table_of
-from quotadesk.services.account import (
+from quotadesk.models.base import Base, table_of
+from quotadesk.services.bulk_statements import Recorded, bulk_insert, bulk_update
+from quotadesk.services.changes import note_rows
+from quotadesk.services.rules.account import (
     CHUNK,
     NAMES,
     ZERO,
@@ -35,11 +38,9 @@ from quotadesk.services.account import (
     Lot,
     OpenPeriod,
 )
-from quotadesk.services.alerts import alert_email
-from quotadesk.services.bulk import Recorded, bulk_insert, bulk_update
-from quotadesk.services.changes import note_rows
-from quotadesk.services.plan_terms import plan_terms
-from quotadesk.services.timeline import recorded_latest
+from quotadesk.services.rules.alerts import alert_email
+from quotadesk.services.rules.plan_terms import plan_terms
+from quotadesk.services.rules.quantities import RESOURCES
 
 
 class PendingWrites:
@@ -68,7 +69,10 @@ class PendingWrites:
         self.lots: list[Lot] = []
 
     def new_id(self, model: Any) -> int:
-        return int(self.tx.new_id(table_of(model)))
+        """A primary key for a row of `model` (a model class, or a table's name: the rules
+        name their tables, they import no model)."""
+        table = Base.metadata.tables[model] if isinstance(model, str) else table_of(model)
+        return int(self.tx.new_id(table))
 
     def reserve_event_ids(self, count: int) -> None:
         """Take `count` usage event ids in one go (an import batch's)."""
@@ -319,3 +323,56 @@ def load_accounts(journal: PendingWrites, client_ids: Iterable[int]) -> dict[int
     return books
 
 
+def recorded_latest(conn: Connection, client_ids: Sequence[int],
+                    open_periods: Iterable[int]) -> dict[int, datetime]:
+    """The latest moment recorded for each of these clients (those with none are left out).
+
+    Every bound is an index look-up: the last period boundary closed (periods by client and
+    closed_at), the subscriptions' starts and ends, the last credit, revoke or consumption in
+    the ledger (by client and time; expiries do not count), and the usage recorded in the open
+    period (`open_periods`, the ids of the clients' open periods), whose start the caller
+    knows. Usage is recorded in the open period of its recording time, so events of closed
+    periods are older than their period's end; and the last event of a period, per resource,
+    is the one with the highest id (the client is locked while ids are taken, and no write
+    for it runs backwards), so only its `recorded_at` is read.
+    """
+    latest: dict[int, datetime] = {}
+
+    def take(client_id: int, moment: datetime | None) -> None:
+        if moment is not None:
+            known = latest.get(client_id)
+            if known is None or moment > known:
+                latest[client_id] = moment
+
+    clients, periods = table_of(Client), table_of(Period)
+    subs, ledger = table_of(Subscription), table_of(LedgerEntry)
+    events = table_of(UsageEvent)
+    owner = clients.c.id
+    query = select(
+        owner,
+        select(func.max(periods.c.closed_at)).where(
+            periods.c.client_id == owner).scalar_subquery(),
+        select(ledger.c.at).where(ledger.c.client_id == owner, ledger.c.kind != "expire")
+        .order_by(ledger.c.at.desc()).limit(1).scalar_subquery(),
+    ).where(owner.in_(client_ids))
+    for client_id, *moments in conn.execute(query):
+        for moment in moments:
+            take(client_id, moment)
+    for client_id, *moments in conn.execute(select(
+            subs.c.client_id, func.max(subs.c.started_at), func.max(subs.c.ended_at)).where(
+            subs.c.client_id.in_(client_ids)).group_by(subs.c.client_id)):
+        for moment in moments:
+            take(client_id, moment)
+    period_ids = list(open_periods)
+    if period_ids:
+        last = [select(func.max(events.c.id)).where(
+            events.c.period_id == periods.c.id, events.c.resource == r.value).scalar_subquery()
+            for r in RESOURCES]
+        ids = [event_id for row in conn.execute(select(*last).where(
+            periods.c.id.in_(period_ids))) for event_id in row if event_id is not None]
+        if ids:
+            for client_id, recorded_at in conn.execute(select(
+                    events.c.client_id, func.max(events.c.recorded_at)).where(
+                    events.c.id.in_(ids)).group_by(events.c.client_id)):
+                take(client_id, recorded_at)
+    return latest

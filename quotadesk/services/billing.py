@@ -19,8 +19,9 @@ from quotadesk.models import (
     WalletLot,
 )
 from quotadesk.services.account_store import PendingWrites, load_accounts
-from quotadesk.services.desk import Desk, Tx, read_op, write_op
-from quotadesk.services.dto import (
+from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound, echo
+from quotadesk.services.references import find, record_id
+from quotadesk.services.results import (
     AlertInfo,
     HistoryRow,
     OutboxEmail,
@@ -28,10 +29,9 @@ from quotadesk.services.dto import (
     PaymentTotals,
     RolloverResult,
 )
-from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound, echo
-from quotadesk.services.lookup import find, record_id
-from quotadesk.services.periods import is_overdue
-from quotadesk.services.timeline import in_range
+from quotadesk.services.rules.periods import is_overdue
+from quotadesk.services.rules.timeline import in_range
+from quotadesk.services.unit_of_work import Desk, Tx, read_op, write_op
 
 ROLLOVER_CHUNK = 500
 PAYMENT_STATUSES = ("pending", "paid", "failed")

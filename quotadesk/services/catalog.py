@@ -8,14 +8,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from quotadesk.models import AddonPack, Plan, PlanTerm
-from quotadesk.services.desk import Tx, read_op, write_op
-from quotadesk.services.dto import PackInfo, PlanInfo
 from quotadesk.services.errors import InvalidValue, echo
-from quotadesk.services.lookup import clean_name, clean_text, ensure_unique, find, name_key
-from quotadesk.services.money import parse_money, parse_rate
-from quotadesk.services.periods import Anchor
-from quotadesk.services.plan_terms import alerts_to_store, stored_alerts
-from quotadesk.services.quantities import parse_quantity, parse_resource
+from quotadesk.services.references import clean_name, clean_text, ensure_unique, find, name_key
+from quotadesk.services.results import PackInfo, PlanInfo
+from quotadesk.services.rules.money import parse_money, parse_rate
+from quotadesk.services.rules.periods import Anchor
+from quotadesk.services.rules.plan_terms import alerts_to_store, stored_alerts
+from quotadesk.services.rules.quantities import parse_quantity, parse_resource
+from quotadesk.services.unit_of_work import Tx, read_op, write_op
 
 DEFAULT_ALERTS = (80, 95)
 MAX_DESCRIPTION = 2000

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from quotadesk.services import billing, catalog, clients, wallet
-from quotadesk.services.desk import Tx, read_op
-from quotadesk.services.dto import (
+from quotadesk.services.results import (
     ClientDetail,
     HistoryRow,
     LedgerRow,
@@ -17,6 +16,7 @@ from quotadesk.services.dto import (
     PaymentInfo,
     PaymentTotals,
 )
+from quotadesk.services.unit_of_work import Tx, read_op
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,16 @@ from quotadesk.models import (
 )
 from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.catalog import pack_info
-from quotadesk.services.desk import Tx, read_op, write_op
-from quotadesk.services.dto import (
+from quotadesk.services.errors import (
+    AddonsDisabled,
+    InvalidTransition,
+    InvalidValue,
+    NoActiveSubscription,
+    NotFound,
+    echo,
+)
+from quotadesk.services.references import clean_name, ensure_unique, find, name_key, record_id
+from quotadesk.services.results import (
     AlertInfo,
     CampaignInfo,
     ClientDetail,
@@ -39,19 +47,11 @@ from quotadesk.services.dto import (
     ResourceUsage,
     SubscriptionInfo,
 )
-from quotadesk.services.errors import (
-    AddonsDisabled,
-    InvalidTransition,
-    InvalidValue,
-    NoActiveSubscription,
-    NotFound,
-    echo,
-)
-from quotadesk.services.lookup import clean_name, ensure_unique, find, name_key, record_id
-from quotadesk.services.periods import Anchor, anchor_day_for, is_overdue
-from quotadesk.services.plan_terms import plan_terms
-from quotadesk.services.quantities import RESOURCES, Resource, parse_resource
-from quotadesk.services.rating import lot_expired, lot_is_live
+from quotadesk.services.rules.periods import Anchor, anchor_day_for, is_overdue
+from quotadesk.services.rules.plan_terms import plan_terms
+from quotadesk.services.rules.quantities import RESOURCES, Resource, parse_resource
+from quotadesk.services.rules.rating import lot_expired, lot_is_live
+from quotadesk.services.unit_of_work import Tx, read_op, write_op
 
 ZERO = Decimal(0)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from quotadesk.services import billing, catalog, clients, usage, wallet
-from quotadesk.services.desk import Desk, fixed_clock
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.unit_of_work import Desk, fixed_clock
 
 PLANS: list[dict[str, Any]] = [
     {"name": "Voice Starter", "fee": "29.00", "included": {"minutes": "300"}},

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from quotadesk.db.files import output_error, private_output
 from quotadesk.services import billing, clients
-from quotadesk.services.desk import Desk
 from quotadesk.services.errors import InvalidValue
-from quotadesk.services.money import money_text
-from quotadesk.services.quantities import text as quantity_text
+from quotadesk.services.rules.money import money_text
+from quotadesk.services.rules.quantities import text as quantity_text
 from quotadesk.services.setup import output_file
+from quotadesk.services.unit_of_work import Desk
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -21,12 +21,12 @@ from quotadesk.models import (
     UsageEvent,
     WalletLot,
 )
-from quotadesk.services.desk import Tx, read_op
-from quotadesk.services.dto import AgencyTotals, VerifyReport
-from quotadesk.services.money import round_money
-from quotadesk.services.periods import is_overdue
-from quotadesk.services.quantities import RESOURCES
-from quotadesk.services.rating import lot_expired
+from quotadesk.services.results import AgencyTotals, VerifyReport
+from quotadesk.services.rules.money import round_money
+from quotadesk.services.rules.periods import is_overdue
+from quotadesk.services.rules.quantities import RESOURCES
+from quotadesk.services.rules.rating import lot_expired
+from quotadesk.services.unit_of_work import Tx, read_op
 
 ZERO = Decimal(0)
 COUNTER_FIELDS = ("included_used", "wallet_used", "overage_units", "overage_amount", "unserved")

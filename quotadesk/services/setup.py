@@ -22,6 +22,7 @@ from quotadesk.db import (
     daily_backup,
     database_url,
     database_url_text,
+    default_database_path,
     integrity_problem,
     known_revisions,
     migrate,
@@ -43,9 +44,9 @@ from quotadesk.db.files import (
     sqlite_tables,
 )
 from quotadesk.models import Setting
-from quotadesk.services.desk import Clock, Desk, Tx, check_timezone, system_clock, write_op
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
-from quotadesk.services.money import check_currency
+from quotadesk.services.rules.money import check_currency
+from quotadesk.services.unit_of_work import Clock, Desk, Tx, check_timezone, system_clock, write_op
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,11 @@ def init_database(tx: Tx, *, currency: str = "USD", timezone: str | None = None)
     tx.audit("init", "database", None, **wanted)
     tx.desk.forget_settings()
     return wanted
+
+
+def default_location() -> Path:
+    """Where the database goes when none is named (the About box says so)."""
+    return default_database_path()
 
 
 class BackupError(QuotaDeskError):

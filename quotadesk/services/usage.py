@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from quotadesk.models import Client, UsageEvent
 from quotadesk.services.account_store import PendingWrites, load_accounts
-from quotadesk.services.desk import Tx, write_op
-from quotadesk.services.dto import UsageResult
-from quotadesk.services.lookup import find
-from quotadesk.services.quantities import Resource
+from quotadesk.services.references import find
+from quotadesk.services.results import UsageResult
+from quotadesk.services.rules.quantities import Resource
+from quotadesk.services.unit_of_work import Tx, write_op
 from quotadesk.services.usage_import.pipeline import (
     BATCH_SIZE,
     HEADER,

@@ -17,10 +17,7 @@ from quotadesk.models import (
     PaymentRequest,
     WalletLot,
 )
-from quotadesk.services.account import Lot
 from quotadesk.services.account_store import PendingWrites, load_accounts
-from quotadesk.services.desk import Tx, read_op, write_op
-from quotadesk.services.dto import ApplyResult, LedgerRow, RevokeResult
 from quotadesk.services.errors import (
     AddonsDisabled,
     IdempotencyConflict,
@@ -29,8 +26,11 @@ from quotadesk.services.errors import (
     PackNotAssigned,
     echo,
 )
-from quotadesk.services.lookup import clean_text, find, record_id
-from quotadesk.services.periods import add_months, due_date, local_date
+from quotadesk.services.references import clean_text, find, record_id
+from quotadesk.services.results import ApplyResult, LedgerRow, RevokeResult
+from quotadesk.services.rules.account import Lot
+from quotadesk.services.rules.periods import add_months, due_date, local_date
+from quotadesk.services.unit_of_work import Tx, read_op, write_op
 
 PAYMENT_STATUSES = ("pending", "paid")
 MESSAGES = {

@@ -9,9 +9,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from quotadesk.services import reports
-from quotadesk.services.dto import AgencyTotals
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import RESOURCES, resource_label
+from quotadesk.services.results import AgencyTotals
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import RESOURCES, resource_label
 from quotadesk.views.ops import Area, Changes
 from quotadesk.views.widgets import Card, StatTile, column_layout, plain_label, scroll_content
 

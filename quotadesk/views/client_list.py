@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk.services import clients
-from quotadesk.services.desk import Desk
-from quotadesk.services.dto import ClientSummary
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import DASH, Formatter, blocked_list, tr
+from quotadesk.services.results import ClientSummary
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import DASH, Formatter, blocked_list, tr
 from quotadesk.views.ops import Area, Changes
 from quotadesk.views.tables import (
     RowFilterProxy,

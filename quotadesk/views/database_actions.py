@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from quotadesk.services import credentials, setup
-from quotadesk.services.desk import Desk
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
-from quotadesk.views.context import DeskContext, DeskFacts, read_desk_facts
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.desk_context import DeskContext, DeskFacts, read_desk_facts
 from quotadesk.views.dialogs.first_run import FirstRunDialog
 
 if TYPE_CHECKING:

@@ -21,15 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from quotadesk.services.desk import fixed_clock
-from quotadesk.services.dto import ClientInfo, RolloverResult
 from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.results import ClientInfo, RolloverResult
+from quotadesk.services.unit_of_work import fixed_clock
 from quotadesk.services.usage import parse_time
 from quotadesk.views.agency_card import AgencyCard
 from quotadesk.views.client_list import ClientListPanel
 from quotadesk.views.client_page.page import ClientPage
-from quotadesk.views.context import DeskContext, DeskFacts
 from quotadesk.views.database_actions import DatabaseActions
+from quotadesk.views.desk_context import DeskContext, DeskFacts
 from quotadesk.views.dialogs.about import AboutDialog
 from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
 from quotadesk.views.dialogs.client import ClientDialog

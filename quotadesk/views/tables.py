@@ -27,7 +27,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 if TYPE_CHECKING:
-    from quotadesk.views.context import DeskContext
+    from quotadesk.views.desk_context import DeskContext
 
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex

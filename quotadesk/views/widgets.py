@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from quotadesk.services.errors import QuotaDeskError
 
 if TYPE_CHECKING:
-    from quotadesk.views.context import DeskContext
+    from quotadesk.views.desk_context import DeskContext
 
 
 def plain_label(text: str = "", *, wrap: bool = False, name: str = "",

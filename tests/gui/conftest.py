@@ -24,8 +24,8 @@ import quotadesk.views  # noqa: F401 - the binding guard, before any widget is m
 from quotadesk.app import application
 from quotadesk.db import open_database
 from quotadesk.services import catalog, clients
-from quotadesk.services.desk import Desk
-from quotadesk.views.context import DeskContext, read_desk_facts
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.desk_context import DeskContext, read_desk_facts
 from quotadesk.views.main_window import MainWindow
 from tests.conftest import MovableClock, new_desk
 

@@ -26,7 +26,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from quotadesk.app import _wait, application
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parents[2] / "screenshots"

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from quotadesk.app import run_gui
 from quotadesk.services import clients
-from quotadesk.services.desk import Desk
+from quotadesk.services.unit_of_work import Desk
 from quotadesk.views.dialogs.first_run import FirstRunDialog
 from quotadesk.views.main_window import MainWindow
 from quotadesk.views.ops import ErrorReportDialog

@@ -74,6 +74,6 @@ def test_unchanged_rows_update_in_place_and_keep_the_selection(qtbot, desk, acme
 
 
 def _facts(desk):
-    from quotadesk.views.context import read_desk_facts
+    from quotadesk.views.desk_context import read_desk_facts
 
     return read_desk_facts(desk)

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 
 from quotadesk.services import usage, wallet
-from quotadesk.services.desk import Desk, fixed_clock
+from quotadesk.services.unit_of_work import Desk, fixed_clock
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ import pytest
 
 from quotadesk.cli import Output, client_json
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
-from quotadesk.services.desk import Desk, fixed_clock
+from quotadesk.services.unit_of_work import Desk, fixed_clock
 
 from ..conftest import MovableClock, new_desk
 

@@ -63,10 +63,10 @@ from sqlalchemy.engine import make_url
 
 from quotadesk.db import open_database
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
-from quotadesk.services.desk import Desk
-from quotadesk.services.dto import ImportResult
 from quotadesk.services.errors import AddonsDisabled, QuotaDeskError
+from quotadesk.services.results import ImportResult
 from quotadesk.services.setup import init_database
+from quotadesk.services.unit_of_work import Desk
 from tests.conftest import MovableClock, new_desk
 from tests.integration import _fuzz_strategies as fs
 

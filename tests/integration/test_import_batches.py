@@ -20,7 +20,7 @@ from quotadesk.db import open_database
 from quotadesk.models import UsageEvent
 from quotadesk.services import billing, catalog, clients, setup, usage, wallet
 from quotadesk.services.account_store import PendingWrites
-from quotadesk.services.desk import Desk
+from quotadesk.services.unit_of_work import Desk
 
 D = Decimal
 HEADER = "event_id,client,resource,quantity,occurred_at\n"

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from quotadesk.db import open_database
 from quotadesk.services import catalog, clients, usage, wallet
-from quotadesk.services.desk import Desk
 from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.unit_of_work import Desk
 from tests.conftest import MovableClock, new_desk
 from tests.integration.test_rules_support import table_dump
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from quotadesk.services import catalog, clients, usage
-from quotadesk.services.desk import Desk
+from quotadesk.services.unit_of_work import Desk
 from quotadesk.services.usage_import import reader as usage_reader
 from quotadesk.services.usage_import.reader import MAX_LINE, MAX_RECORD_LINES
 from tests.conftest import MovableClock, new_desk

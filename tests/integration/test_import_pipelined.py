@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from quotadesk.db import open_database
 from quotadesk.services import catalog, clients, reports, setup, usage, wallet
-from quotadesk.services.desk import Desk, fixed_clock
-from quotadesk.services.dto import ImportResult
+from quotadesk.services.results import ImportResult
+from quotadesk.services.unit_of_work import Desk, fixed_clock
 from quotadesk.services.usage_import import batches, pipeline
 from quotadesk.services.usage_import.writer import WriterStopped
 from tests.conftest import MovableClock
@@ -273,7 +273,7 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_writer(
         from datetime import datetime, UTC
         from quotadesk.db import open_database
         from quotadesk.services import catalog, clients, setup, usage
-        from quotadesk.services.desk import Desk, fixed_clock
+        from quotadesk.services.unit_of_work import Desk, fixed_clock
         with open({str(tmp_path / "runs.txt")!r}, "a") as marker:
             marker.write("run\\n")
         desk = Desk(open_database({str(tmp_path / "script.db")!r}),

@@ -13,8 +13,8 @@ from alembic.script import ScriptDirectory
 
 from quotadesk.db import alembic_config, backups_dir, make_engine, open_database, schema_revision
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
-from quotadesk.services.desk import Desk
 from quotadesk.services.setup import init_database
+from quotadesk.services.unit_of_work import Desk
 
 
 def test_first_migration_filled_then_upgraded_to_head_loses_nothing(tmp_path: Path, clock):

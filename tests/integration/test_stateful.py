@@ -60,8 +60,8 @@ from sqlalchemy.engine import make_url
 
 from quotadesk.db import open_database
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
-from quotadesk.services.desk import Desk
 from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.unit_of_work import Desk
 from tests.conftest import MovableClock, PostgresDatabases, new_desk
 from tests.integration.reference_model import (
     RESOURCES,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quotadesk.services import billing, catalog, clients, usage
-from quotadesk.services.desk import Desk
+from quotadesk.services.unit_of_work import Desk
 from tests.conftest import MovableClock, new_desk
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import text
 
 from quotadesk.services import billing, catalog, clients, reports, usage, wallet
 from quotadesk.services.errors import ClockBehind, InvalidValue, NotFound, QuotaDeskError
-from quotadesk.services.lookup import record_id
-from quotadesk.services.money import parse_money, parse_rate
-from quotadesk.services.quantities import Resource, parse_quantity, to_decimal
+from quotadesk.services.references import record_id
+from quotadesk.services.rules.money import parse_money, parse_rate
+from quotadesk.services.rules.quantities import Resource, parse_quantity, to_decimal
 from quotadesk.services.usage_import.resolver import usage_quantity
 from tests.conftest import MovableClock, new_desk
 from tests.integration.test_rules_support import db_url, table_dump  # noqa: F401 (db_url: fixture)

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from quotadesk.models import UsageEvent
 from quotadesk.models.base import decimal_to_text, table_of
 from quotadesk.services.account_store import EVENT_COLUMNS
-from quotadesk.services.bulk import _kind, _row_converter, _sqlite_datetime_column
+from quotadesk.services.bulk_statements import _kind, _row_converter, _sqlite_datetime_column
 from quotadesk.services.errors import InvalidValue
-from quotadesk.services.quantities import Resource, parse_quantity
+from quotadesk.services.rules.quantities import Resource, parse_quantity
 from quotadesk.services.usage_import.resolver import parse_time, stored_utc, usage_quantity
 
 MOMENTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quotadesk.services.errors import InvalidValue
-from quotadesk.services.money import (
+from quotadesk.services.rules.money import (
     check_currency,
     format_money,
     minor_places,

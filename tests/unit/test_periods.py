@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quotadesk.services.periods import (
+from quotadesk.services.rules.periods import (
     Anchor,
     add_months,
     anchor_day_for,

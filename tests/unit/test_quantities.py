@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quotadesk.services.errors import InvalidValue
-from quotadesk.services.quantities import (
+from quotadesk.services.rules.quantities import (
     MAX_AMOUNT,
     Resource,
     canonical,

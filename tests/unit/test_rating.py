@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from quotadesk.services.rating import Split, consumption_order, rate_usage
+from quotadesk.services.rules.rating import Split, consumption_order, rate_usage
 
 D = Decimal
 

@@ -9,18 +9,18 @@ from typing import Any
 
 from quotadesk.models import UsageEvent
 from quotadesk.models.base import table_of
-from quotadesk.services.account import ClientAccount
 from quotadesk.services.account_store import PendingWrites, load_accounts
-from quotadesk.services.bulk import Recorded, existing, stored_time
-from quotadesk.services.desk import Tx, write_op
-from quotadesk.services.dto import ImportResult, Rejection
+from quotadesk.services.bulk_statements import Recorded, existing, stored_time
 from quotadesk.services.errors import (
     ClockBehind,
     FutureUsage,
     NoActiveSubscription,
     QuotaDeskError,
 )
-from quotadesk.services.timeline import refuse_if_behind
+from quotadesk.services.results import ImportResult, Rejection
+from quotadesk.services.rules.account import ClientAccount
+from quotadesk.services.rules.timeline import refuse_if_behind
+from quotadesk.services.unit_of_work import Tx, write_op
 from quotadesk.services.usage_import.rows import Row, RowParser
 
 ProgressFn = Callable[[int], None]

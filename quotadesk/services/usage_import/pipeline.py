@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from quotadesk.db import plain_database_error, sqlite_path
 from quotadesk.models import UsageEvent
 from quotadesk.models.base import table_of
-from quotadesk.services.bulk import Recorded
+from quotadesk.services.bulk_statements import Recorded
 from quotadesk.services.changes import Area, Changes, note
-from quotadesk.services.desk import EXACT, Desk, Tx
-from quotadesk.services.dto import ImportResult
 from quotadesk.services.errors import DatabaseBusy, QuotaDeskError
-from quotadesk.services.lookup import ClientNames
+from quotadesk.services.references import ClientNames
+from quotadesk.services.results import ImportResult
+from quotadesk.services.unit_of_work import EXACT, Desk, Tx
 from quotadesk.services.usage_import import batches as rating
 from quotadesk.services.usage_import.batches import (
     Batch,

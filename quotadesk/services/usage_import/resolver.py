@@ -8,15 +8,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from quotadesk.services.errors import InvalidValue, echo
-from quotadesk.services.lookup import clean_text
-from quotadesk.services.quantities import (
+from quotadesk.services.references import clean_text
+from quotadesk.services.rules.quantities import (
     MAX_AMOUNT,
     MINUTE_PLACES,
     Resource,
     parse_quantity,
     parse_resource,
 )
-from quotadesk.services.timeline import EARLIEST, END, in_range, local_to_utc, out_of_range
+from quotadesk.services.rules.timeline import EARLIEST, END, in_range, local_to_utc, out_of_range
 
 MAX_EVENT_ID = 200
 

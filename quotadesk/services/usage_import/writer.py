@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from quotadesk.services.errors import DatabaseBusy, QuotaDeskError
 
 if TYPE_CHECKING:
-    from quotadesk.services.bulk import Recorded
+    from quotadesk.services.bulk_statements import Recorded
 
 # The writer process imports this module only (and the rows it receives are plain values):
 # it never loads SQLAlchemy.

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
 
 from quotadesk.services import clients
 from quotadesk.services.client_page import ClientPageData, load_client_page
-from quotadesk.services.dto import AlertInfo, CampaignInfo, ResourceUsage
 from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.results import AlertInfo, CampaignInfo, ResourceUsage
 from quotadesk.views.client_page.billing.tabs import BillingTab
 from quotadesk.views.client_page.portal_preview import PortalPreview
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.client import CampaignDialog
-from quotadesk.views.fmt import (
+from quotadesk.views.formatting import (
     RESOURCES,
     Formatter,
     alert_text,

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
 from quotadesk.services.client_page import ClientPageData
 from quotadesk.views.client_page.billing.history import HistoryModel
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import RESOURCES, blocked_list, remaining_line, resource_label
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import RESOURCES, blocked_list, remaining_line, resource_label
 from quotadesk.views.tables import fit_columns, make_table, refit_soon
 from quotadesk.views.widgets import Notice, column_layout, plain_label, scroll_content, section_title
 

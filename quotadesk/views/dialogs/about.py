@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from quotadesk import __version__
 from quotadesk.app import log_dir
-from quotadesk.db import default_database_path
+from quotadesk.services.setup import default_location
 from quotadesk.views.widgets import plain_label
 
 
@@ -30,7 +30,7 @@ class AboutDialog(QDialog):
             "A back-office desk for agencies that resell voice minutes, SMS and email: billing "
             "plans, add-on packs, wallets, usage, payment requests and billing history."),
             wrap=True))
-        where = database or str(default_database_path())
+        where = database or str(default_location())
         details = plain_label(self.tr(
             "Database: {where}\nLog files: {logs}\n\nBuilt with Qt and PySide6 (LGPL-3.0), "
             "SQLAlchemy and Alembic (MIT), Babel (BSD-3-Clause), appdirs (MIT), tzlocal (MIT), "

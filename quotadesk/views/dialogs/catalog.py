@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk.services import catalog
-from quotadesk.services.dto import PackInfo, PlanInfo
-from quotadesk.services.money import money_text
-from quotadesk.views.context import DeskContext
+from quotadesk.services.results import PackInfo, PlanInfo
+from quotadesk.services.rules.money import money_text
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.subscription import addons_text
-from quotadesk.views.fmt import RESOURCES, resource_label
+from quotadesk.views.formatting import RESOURCES, resource_label
 from quotadesk.views.tables import DeskRowModel, RowFilterProxy, RowModel, fit_columns, make_table
 from quotadesk.views.widgets import FormDialog, Notice, section_title
 

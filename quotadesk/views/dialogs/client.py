@@ -6,9 +6,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDialog, QLineEdit, QWidget
 
 from quotadesk.services import clients
-from quotadesk.services.dto import ClientInfo
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import resource_label
+from quotadesk.services.results import ClientInfo
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import resource_label
 from quotadesk.views.widgets import FormDialog
 
 

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from quotadesk.services import setup
 from quotadesk.services.demo import load_demo
-from quotadesk.services.desk import Desk
-from quotadesk.views.context import DeskContext, DeskFacts, read_desk_facts
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.desk_context import DeskContext, DeskFacts, read_desk_facts
 from quotadesk.views.widgets import FormDialog, exclusive_choice, plain_label
 
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "NOK", "DKK",

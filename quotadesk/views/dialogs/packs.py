@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QLineEdit, QWidget
 
 from quotadesk.services import wallet
-from quotadesk.services.dto import ApplyResult, PackInfo
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import unit_word
+from quotadesk.services.results import ApplyResult, PackInfo
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import unit_word
 from quotadesk.views.widgets import FormDialog, exclusive_choice, plain_label, section_title
 
 #: The three things applying does, in seed 000's words.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QDialog, QWidget
 
 from quotadesk.services import catalog, clients
-from quotadesk.services.dto import PlanInfo
-from quotadesk.views.context import DeskContext
+from quotadesk.services.results import PlanInfo
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.widgets import FormDialog, plain_label
 
 
@@ -28,13 +28,13 @@ def plan_summary(plan: PlanInfo | None, ctx: DeskContext) -> str:
 
 
 def anchor_text(anchor: str) -> str:
-    from quotadesk.views.fmt import tr
+    from quotadesk.views.formatting import tr
 
     return tr("calendar") if anchor == "calendar" else tr("anniversary")
 
 
 def addons_text(on: bool) -> str:
-    from quotadesk.views.fmt import tr
+    from quotadesk.views.formatting import tr
 
     return tr("Add-on packs · On") if on else tr("Add-on packs · Off")
 

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from quotadesk.services import billing, usage
-from quotadesk.services.dto import ImportResult, RolloverResult, UsageResult
 from quotadesk.services.errors import InvalidValue
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import resource_label
+from quotadesk.services.results import ImportResult, RolloverResult, UsageResult
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import resource_label
 from quotadesk.views.ops import Progress
 from quotadesk.views.widgets import FormDialog, Notice, plain_label
 

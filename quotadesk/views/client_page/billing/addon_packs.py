@@ -7,14 +7,14 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from quotadesk.services import clients
 from quotadesk.services.client_page import ClientPageData
-from quotadesk.services.dto import ApplyResult, PackInfo
 from quotadesk.services.errors import ADDONS_DISABLED_TEXT
+from quotadesk.services.results import ApplyResult, PackInfo
 from quotadesk.views.client_page.billing.base import ClientTab
 from quotadesk.views.client_page.billing.pack_card import PackCard
 from quotadesk.views.client_page.billing.pack_picker import PackPicker
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.packs import ApplyPackDialog
-from quotadesk.views.fmt import pack_option_text, tr
+from quotadesk.views.formatting import pack_option_text, tr
 from quotadesk.views.widgets import Card, Notice, column_layout, plain_label, scroll_content
 
 REQUIREMENTS_TITLE = "Addon Pack Requirements"

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from quotadesk.services.client_page import ClientPageData
 from quotadesk.services.errors import QuotaDeskError
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.widgets import Notice
 
 

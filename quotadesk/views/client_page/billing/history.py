@@ -8,10 +8,10 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from quotadesk.services.client_page import ClientPageData
-from quotadesk.services.dto import HistoryRow
+from quotadesk.services.results import HistoryRow
 from quotadesk.views.client_page.billing.base import ClientTab
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import DASH, payment_status
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import DASH, payment_status
 from quotadesk.views.tables import DeskRowModel, fit_columns, make_table, refit_soon
 from quotadesk.views.widgets import column_layout, plain_label
 

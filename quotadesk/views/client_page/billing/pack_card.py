@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from quotadesk.services.dto import PackInfo
-from quotadesk.views.fmt import validity_text
+from quotadesk.services.results import PackInfo
+from quotadesk.views.formatting import validity_text
 from quotadesk.views.widgets import plain_label
 
 if TYPE_CHECKING:
-    from quotadesk.views.fmt import Formatter
+    from quotadesk.views.formatting import Formatter
 
 
 class PackCard(QFrame):

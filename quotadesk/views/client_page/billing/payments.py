@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from quotadesk.services import billing
 from quotadesk.services.client_page import ClientPageData
-from quotadesk.services.dto import PaymentInfo
+from quotadesk.services.results import PaymentInfo
 from quotadesk.views.client_page.billing.base import ClientTab
-from quotadesk.views.context import DeskContext
-from quotadesk.views.fmt import DASH, payment_status
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import DASH, payment_status
 from quotadesk.views.tables import (
     DeskRowModel,
     RowFilterProxy,

@@ -9,14 +9,14 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from quotadesk.services.client_page import ClientPageData
 from quotadesk.views.client_page.billing.base import ClientTab
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.subscription import (
     CancelSubscriptionDialog,
     SubscribeDialog,
     addons_text,
     anchor_text,
 )
-from quotadesk.views.fmt import DASH, RESOURCES, resource_label
+from quotadesk.views.formatting import DASH, RESOURCES, resource_label
 from quotadesk.views.widgets import Card, Notice, column_layout, plain_label, scroll_content
 
 

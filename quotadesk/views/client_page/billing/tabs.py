@@ -11,7 +11,7 @@ from quotadesk.views.client_page.billing.history import HistoryTab
 from quotadesk.views.client_page.billing.payments import PaymentsTab
 from quotadesk.views.client_page.billing.subscription import SubscriptionTab
 from quotadesk.views.client_page.billing.wallet import WalletTab
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 
 
 class BillingTab(QTabWidget):

@@ -8,11 +8,11 @@ from typing import Any
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QWidget
 
 from quotadesk.services.client_page import ClientPageData
-from quotadesk.services.dto import LedgerRow, LotInfo
+from quotadesk.services.results import LedgerRow, LotInfo
 from quotadesk.views.client_page.billing.base import ClientTab
-from quotadesk.views.context import DeskContext
+from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.packs import RevokeDialog
-from quotadesk.views.fmt import RESOURCES, ledger_kind, resource_label
+from quotadesk.views.formatting import RESOURCES, ledger_kind, resource_label
 from quotadesk.views.tables import DeskRowModel, fit_columns, make_table, refit_soon, selected_row
 from quotadesk.views.widgets import StatTile, column_layout, section_title
 

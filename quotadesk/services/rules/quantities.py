@@ -5,8 +5,37 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from quotadesk.models.base import decimal_to_text
 from quotadesk.services.errors import InvalidValue, echo
+
+
+def decimal_to_text(value: Decimal) -> str:
+    """Canonical exact text: no exponent, no trailing zeros beyond what the value needs."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+#: The text of recent nonzero decimals: quantities repeat (1 SMS, 12 SMS, 1.5 minutes …), so
+#: most of a million are looked up rather than formatted.
+STORED_TEXT: dict[Decimal, str] = {}
+
+
+def stored(value: Decimal) -> str:
+    """A Decimal in SQLite's storage form (as the `ExactDecimal` column type stores it)."""
+    if not value:
+        return "0"
+    return STORED_TEXT.get(value) or stored_text_of(value)
+
+
+def stored_text_of(value: Decimal) -> str:
+    if not isinstance(value, Decimal):  # as ExactDecimal refuses it: no float reaches a row
+        raise TypeError(f"ExactDecimal takes Decimal, not {type(value).__name__}")
+    text = decimal_to_text(value)
+    if len(STORED_TEXT) < 20_000:
+        STORED_TEXT[value] = text
+    return text
+
 
 MAX_AMOUNT = Decimal(1_000_000_000)
 ZERO = Decimal(0)

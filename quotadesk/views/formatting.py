@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
-from quotadesk.services.money import format_money
-from quotadesk.services.quantities import format_quantity
+from quotadesk.services.rules.money import format_money
+from quotadesk.services.rules.quantities import format_quantity
 
 RESOURCES = ("minutes", "sms", "email")
 DASH = "—"

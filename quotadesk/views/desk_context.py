@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject
 
-from quotadesk.services.desk import Desk
-from quotadesk.views.fmt import Formatter, system_locale
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.formatting import Formatter, system_locale
 from quotadesk.views.ops import Changes, OpRunner
 
 
@@ -57,6 +57,6 @@ class DeskContext(OpRunner):
 
     @property
     def clock_is_fixed(self) -> bool:
-        from quotadesk.services.desk import system_clock
+        from quotadesk.services.unit_of_work import system_clock
 
         return self.desk is not None and self.desk.clock is not system_clock

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from quotadesk.services.quantities import RESOURCES
+from quotadesk.services.rules.quantities import RESOURCES
 
 ZERO = Decimal(0)
 NAMES = tuple(r.value for r in RESOURCES)

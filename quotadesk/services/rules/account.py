@@ -13,18 +13,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from quotadesk.models import (
-    Period,
-    UsageEvent,
-)
-from quotadesk.services.bulk import stored
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
-from quotadesk.services.money import round_money
-from quotadesk.services.periods import due_date, local_date, next_boundary
-from quotadesk.services.plan_terms import PlanTerms
-from quotadesk.services.quantities import RESOURCES, UNIT_WORD, Resource, text
-from quotadesk.services.rating import Split, lot_expired, lot_is_live, rate_usage
-from quotadesk.services.timeline import refuse_if_behind
+from quotadesk.services.rules.money import round_money
+from quotadesk.services.rules.periods import due_date, local_date, next_boundary
+from quotadesk.services.rules.plan_terms import PlanTerms
+from quotadesk.services.rules.quantities import RESOURCES, UNIT_WORD, Resource, stored, text
+from quotadesk.services.rules.rating import Split, lot_expired, lot_is_live, rate_usage
+from quotadesk.services.rules.timeline import refuse_if_behind
 
 if TYPE_CHECKING:
     from quotadesk.services.account_store import PendingWrites
@@ -207,7 +202,7 @@ class ClientAccount:
         assert terms is not None
         journal = self.journal
         period = OpenPeriod(
-            id=journal.new_id(Period), subscription_id=terms.subscription_id, start=start,
+            id=journal.new_id("periods"), subscription_id=terms.subscription_id, start=start,
             end=next_boundary(start, terms.anchor_day, journal.tz),
             usage={r: Counters(included=terms.included.get(r, ZERO), new=True) for r in NAMES},
             new=True)
@@ -298,7 +293,7 @@ class ClientAccount:
         included = counters.included
         rate = terms.overage[resource]
         ids = journal.event_ids
-        row_id = ids.pop() if ids else journal.new_id(UsageEvent)
+        row_id = ids.pop() if ids else journal.new_id("usage_events")
         self.last_event_id = row_id
         self.latest = journal.now  # recorded now (catch_up refused a clock behind `latest`)
         if included - counters.included_used >= quantity:
@@ -333,7 +328,7 @@ class ClientAccount:
                 period.id, at < period.start, split.included, wallet, split.overage_units,
                 split.overage_amount, split.unserved))
         else:
-            # An import into SQLite: the row in storage form at once (see bulk.stored).
+            # An import into SQLite: the row in storage form at once (see quantities.stored).
             q = stored(quantity)
             if split.draws or split.overage_units or split.unserved:
                 journal.stored_events.append((

@@ -9,38 +9,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from quotadesk.models.base import ExactDecimal, UTCDateTime, decimal_to_text
+from quotadesk.models.base import ExactDecimal, UTCDateTime
+from quotadesk.services.rules.quantities import STORED_TEXT, stored_text_of
 
 #: Statements recorded to run elsewhere (an import's writer process): SQL and its rows, in
 #: SQLite's storage form, in the order they must run.
 Recorded = list[tuple[str, list[tuple[Any, ...]]]]
-
-#: The text of recent nonzero decimals: quantities repeat (1 SMS, 12 SMS, 1.5 minutes …), so
-#: most of a million are looked up rather than formatted.
-_DECIMAL_TEXT: dict[Decimal, str] = {}
-
-
-def stored(value: Decimal) -> str:
-    """A Decimal in SQLite's storage form (as `ExactDecimal` stores it)."""
-    if not value:
-        return "0"
-    return _DECIMAL_TEXT.get(value) or _decimal_text(value)
-
-
-def _decimal_text(value: Decimal) -> str:
-    if not isinstance(value, Decimal):  # as ExactDecimal refuses it: no float reaches a row
-        raise TypeError(f"ExactDecimal takes Decimal, not {type(value).__name__}")
-    text = decimal_to_text(value)
-    if len(_DECIMAL_TEXT) < 20_000:
-        _DECIMAL_TEXT[value] = text
-    return text
-
 
 def stored_time(moment: datetime) -> str:
     """A time in SQLite's storage form, as `UTCDateTime` stores it there (SQLAlchemy's
@@ -105,7 +84,7 @@ def _row_converter(kinds: tuple[str | None, ...]) -> RowConverter:
                 parts.append(value)
         params = ", ".join(f"t{i}" for i, kind in enumerate(kinds) if kind == "datetime")
         factory = eval(f"lambda {params}: lambda r: ({', '.join(parts)},)",
-                       {"known": _DECIMAL_TEXT.get, "fresh": _decimal_text})
+                       {"known": STORED_TEXT.get, "fresh": stored_text_of})
         _FACTORIES[kinds] = factory
     return factory(*(_sqlite_datetime_column() for kind in kinds if kind == "datetime"))
 

@@ -9,7 +9,7 @@ from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from quotadesk.services.errors import InvalidValue, echo
-from quotadesk.services.quantities import MAX_AMOUNT, decimal_places, to_decimal
+from quotadesk.services.rules.quantities import MAX_AMOUNT, decimal_places, to_decimal
 
 RATE_PLACES = 6
 

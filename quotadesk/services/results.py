@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from quotadesk.services.plan_terms import PlanTerms
+from quotadesk.services.rules.plan_terms import PlanTerms
 
 
 @dataclass(frozen=True)
