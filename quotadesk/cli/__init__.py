@@ -19,9 +19,9 @@ from quotadesk.cli.commands import client_json, restore_json, restore_lines
 from quotadesk.cli.output import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, Output, UsageError
 from quotadesk.cli.parser import build_parser
 from quotadesk.db import DatabaseCorrupt, SchemaTooNew, plain_database_error
-from quotadesk.db.files import DatabaseUnusable, UnsafeTarget, clean_leftovers, shorten
+from quotadesk.db.files import DatabaseUnusable, UnsafeTarget
 from quotadesk.services import setup, usage
-from quotadesk.services.errors import QuotaDeskError
+from quotadesk.services.errors import QuotaDeskError, echo
 from quotadesk.services.unit_of_work import Desk, fixed_clock, system_clock
 
 __all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "Output", "build_parser", "client_json",
@@ -55,8 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "restore":
             return _restore(args)
         desk = Desk.open(args.db)
-        if desk.database.path is not None and not desk.database.read_only:
-            clean_leftovers(desk.database.path)
         if args.command != "init" and not desk.initialised:
             setup.init_database(desk)
             desk.forget_settings()
@@ -97,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except Exception as error:  # never a traceback: one line, the details in the log
         print(f"quotadesk: unexpected error ({type(error).__name__}): "
-              f"{shorten(error, 200)}; details in {internal_error_log(error)}", file=sys.stderr)
+              f"{echo(error, 200)}; details in {internal_error_log(error)}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         if desk is not None:

@@ -8,9 +8,8 @@ from typing import Any
 
 from quotadesk.cli.output import Output, UsageError
 from quotadesk.cli.values import on_off, pairs, whole_number
-from quotadesk.db.files import shorten
 from quotadesk.services import billing, catalog, clients, reports, setup, usage, wallet
-from quotadesk.services.errors import InvalidValue, QuotaDeskError
+from quotadesk.services.errors import InvalidValue, QuotaDeskError, echo
 from quotadesk.services.results import ClientDetail, ImportResult
 from quotadesk.services.rules.quantities import RESOURCES, text
 from quotadesk.services.unit_of_work import Desk
@@ -369,7 +368,7 @@ def cmd_export(desk: Desk, args: argparse.Namespace, out: Output) -> None:
             raise InvalidValue("client: history needs --client", "client")
         count = exports.export_history(desk, args.file, args.client)
     else:
-        raise InvalidValue(f"what: export payments, clients or history, not {shorten(args.what)}",
+        raise InvalidValue(f"what: export payments, clients or history, not {echo(args.what)}",
                            "what")
     out.emit({"file": args.file, "rows": count}, [f"Wrote {count} rows to {args.file}"])
 

@@ -13,20 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import appdirs
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from quotadesk.db.files import (
     PRIVATE,
+    SIDE_FILES,
     DatabaseMalformed,
     DatabaseReadOnly,
     DatabaseUnusable,
     Target,
+    clean_leftovers,
     create_private,
     held,
+    is_sqlite,
     masked,
     no_new_side_files,
+    open_read_only,
     partial_of,
     refuse_foreign,
     resolve_target,
@@ -97,14 +101,6 @@ def database_url_text(path_or_url: str | os.PathLike[str] | None) -> str:
     return value
 
 
-def database_url(path_or_url: str | os.PathLike[str] | None) -> str:
-    """A SQLAlchemy URL from --db / QUOTADESK_DB / the user data directory."""
-    value = database_url_text(path_or_url)
-    if "://" in value:
-        return value
-    return "sqlite:///" + os.path.abspath(os.path.expanduser(value))
-
-
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL (None for other databases and in-memory ones)."""
     parsed = make_url(url)
@@ -130,11 +126,9 @@ def copy_sqlite(source: Path, target: Path, *, immutable: bool = False) -> Path:
     partial.unlink(missing_ok=True)
     Path(str(partial) + "-journal").unlink(missing_ok=True)
     create_private(partial)
-    options = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
         with held(partial), \
-                closing(sqlite3.connect(f"file:{source}?{options}", uri=True,
-                                        timeout=BUSY_TIMEOUT_MS / 1000)) as src, \
+                closing(open_read_only(source, immutable, BUSY_TIMEOUT_MS / 1000)) as src, \
                 closing(sqlite3.connect(partial)) as dst:
             src.backup(dst)
         os.chmod(partial, PRIVATE)
@@ -168,12 +162,8 @@ def daily_backup(database: Path, keep: int = 7, today: str | None = None) -> Pat
 
 def integrity_problem(database: Path, immutable: bool = False) -> str | None:
     """PRAGMA quick_check on the file; None when sound."""
-    options = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
-        with closing(sqlite3.connect(f"file:{database}?{options}", uri=True,
-                                     timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
-            # A damaged page can put any bytes into the report.
-            conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+        with closing(open_read_only(database, immutable, BUSY_TIMEOUT_MS / 1000)) as conn:
             rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as error:
         return str(error)
@@ -348,9 +338,6 @@ class Database:
                     # next commit's automatic checkpoint will.
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def has_table(self, name: str) -> bool:
-        return inspect(self.engine).has_table(name)
-
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -360,7 +347,7 @@ class Database:
         if not self.created or self.path is None:
             return
         self.engine.dispose()
-        for name in ("", "-wal", "-shm", "-journal"):
+        for name in ("", *SIDE_FILES):
             Path(str(self.path) + name).unlink(missing_ok=True)
 
 
@@ -381,6 +368,8 @@ def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
             _inspect(target, check)
     created = target.path is not None and not target.path.exists()
     _prepare_sqlite_file(target)
+    if target.path is not None and not target.read_only:
+        clean_leftovers(target.path)  # what a killed backup, restore or export left behind
     engine = make_engine(target.url, read_only=target.read_only)
     try:
         if migrate_schema:
@@ -424,9 +413,8 @@ def restorable(target: Target) -> bool:
         return True
     except DatabaseUnusable:
         # An SQLite header over pages that cannot be read is a damaged database too.
-        with target.path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                raise
+        if not is_sqlite(target.path):
+            raise
         try:
             sqlite_tables(target.path, immutable=True)
         except (sqlite3.DatabaseError, UnicodeDecodeError):
@@ -437,9 +425,8 @@ def restorable(target: Target) -> bool:
 
 def _refuse_newer(path: Path, immutable: bool) -> None:
     """A schema this version does not know was written by a newer QuotaDesk."""
-    options = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
-        with closing(sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=15)) as conn:
+        with closing(open_read_only(path, immutable)) as conn:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
         return

@@ -21,13 +21,13 @@ from typing import IO, Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from quotadesk.services.errors import echo
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: The side files SQLite keeps beside a database.
 SIDE_FILES = ("-wal", "-shm", "-journal")
 #: The tables every QuotaDesk database has (a file with other tables is another program's).
 QUOTADESK_TABLES = frozenset({"alembic_version", "settings", "clients", "ledger_entries"})
-#: How long an echoed value may be in a message.
-ECHO_LIMIT = 80
 PRIVATE = 0o600
 
 
@@ -56,14 +56,6 @@ class UnsafeTarget(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0])
-
-
-def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
-    """A value for a message: at most `limit` characters, quoted."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return repr(text)
 
 
 def masked(url: str) -> str:
@@ -115,7 +107,7 @@ def resolve_target(value: str) -> Target:
     try:
         url = make_url(value)
     except ArgumentError:
-        raise DatabaseUnusable(f"{shorten(value)} is neither a database file nor a database "
+        raise DatabaseUnusable(f"{echo(value)} is neither a database file nor a database "
                                "URL (sqlite:///PATH or postgresql+psycopg://…)") from None
     backend = url.get_backend_name()
     if backend not in SUPPORTED:
@@ -193,8 +185,27 @@ def _sqlite_target(path: Path) -> Target:
 def _read_only_url(path: Path, immutable: bool) -> str:
     # In a read-only folder SQLite cannot make its shared-memory file: `immutable` reads the
     # file as it is (there is no writer there to wait for).
-    options = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return f"sqlite:///file:{path}?{options}&uri=true"
+    return f"sqlite:///file:{path}?{read_only_options(immutable)}&uri=true"
+
+
+def read_only_options(immutable: bool) -> str:
+    """SQLite URI options for reading a file without writing to it."""
+    return "mode=ro&immutable=1" if immutable else "mode=ro"
+
+
+def open_read_only(path: Path, immutable: bool = False, timeout: float = 15) -> sqlite3.Connection:
+    """A connection that only reads `path`; a damaged page's bytes are decoded leniently.
+    (Close it: `with closing(open_read_only(...))`.)"""
+    conn = sqlite3.connect(f"file:{path}?{read_only_options(immutable)}", uri=True,
+                           timeout=timeout)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    return conn
+
+
+def nothing_has_it_open(path: Path) -> bool:
+    """No write-ahead log beside it: safe to read as an immutable file (and reading it then
+    leaves no side files)."""
+    return not Path(str(path) + "-wal").exists()
 
 
 def disk_full(folder: Path) -> bool:
@@ -211,10 +222,7 @@ def _writable(path: Path) -> bool:
 
 def sqlite_tables(path: Path, immutable: bool = False) -> set[str]:
     """The table names of a SQLite file (read-only)."""
-    options = "mode=ro&immutable=1" if immutable else "mode=ro"
-    with closing(sqlite3.connect(f"file:{path}?{options}", uri=True, timeout=15)) as conn:
-        # A damaged page can put any bytes into the schema.
-        conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    with closing(open_read_only(path, immutable)) as conn:  # (a damaged schema decodes)
         query = "SELECT name FROM sqlite_master WHERE type='table'"
         return {str(r[0]) for r in conn.execute(query)}
 
@@ -248,7 +256,7 @@ def refuse_foreign(path: Path, immutable: bool = False) -> bool:
 def no_new_side_files(path: Path) -> Iterator[None]:
     """Inspecting a WAL database read-only makes SQLite create its `-wal` and `-shm` files,
     which a read-only connection cannot remove: a refused file is left as it was found."""
-    sides = [Path(str(path) + side) for side in ("-wal", "-shm")]
+    sides = [Path(str(path) + side) for side in SIDE_FILES[:2]]  # ("-journal" needs a writer)
     existed = [p.exists() for p in sides]
     try:
         yield
@@ -290,7 +298,7 @@ def check_output(target: str | os.PathLike[str], database: Path | None, *,
     if backups is not None and real.parent == Path(os.path.realpath(backups)):
         raise UnsafeTarget(f"file: {path} is in the automatic backups folder, which a command "
                            "must not overwrite: choose another place; nothing was written")
-    if real.is_file() and _is_sqlite(real):
+    if real.is_file() and is_sqlite(real):
         raise UnsafeTarget(f"file: {path} is a database (or a backup), which a command must "
                            "not overwrite: choose another name; nothing was written")
     return path
@@ -303,7 +311,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _is_sqlite(path: Path) -> bool:
+def is_sqlite(path: Path) -> bool:
+    """Does the file start with SQLite's header? (False when it cannot be read.)"""
     try:
         with path.open("rb") as handle:
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER

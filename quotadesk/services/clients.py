@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
@@ -448,11 +447,6 @@ def client_names(tx: Tx) -> list[tuple[int, str]]:
     return list(tx.session.execute(select(Client.id, Client.name).order_by(Client.name_key)).all())
 
 
-def period_bounds(detail: ClientDetail) -> tuple[datetime | None, datetime | None]:
-    sub = detail.subscription
-    return (sub.period_start, sub.period_end) if sub else (None, None)
-
-
 __all__ = ["CAMPAIGN_STATUSES", "Resource", "add_campaign", "add_client", "assign_packs", "cancel",
            "change_campaign", "client_detail", "client_names", "edit_client", "list_campaigns",
-           "list_clients", "subscribe", "unassign_pack"]
+           "list_clients", "set_assigned_packs", "subscribe", "unassign_pack"]

@@ -20,7 +20,6 @@ from quotadesk.db import (
     backups_dir,
     copy_sqlite,
     daily_backup,
-    database_url,
     database_url_text,
     default_database_path,
     integrity_problem,
@@ -33,11 +32,14 @@ from quotadesk.db import (
 )
 from quotadesk.db.files import (
     QUOTADESK_TABLES,
+    SIDE_FILES,
     DatabaseUnusable,
     UnsafeTarget,
     check_output,
-    clean_leftovers,
+    is_sqlite,
     masked,
+    nothing_has_it_open,
+    open_read_only,
     output_error,
     protected_files,
     resolve_target,
@@ -161,21 +163,16 @@ def check_backup(path: str | os.PathLike[str]) -> Path:
     file = Path(path).expanduser()
     if not file.is_file():
         raise BackupError(f"file: {file} does not exist (or is not a file)", "file")
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as error:
-        raise BackupError(f"file: {file} cannot be read ({error.strerror})", "file") from None
-    if head != b"SQLite format 3\x00":
+    if not is_sqlite(file):
         raise BackupError(f"file: {file} is not a QuotaDesk backup (not an SQLite file)", "file")
-    options = _read_options(file)
-    problem = integrity_problem(file, immutable=options != "mode=ro")
+    immutable = nothing_has_it_open(file)
+    problem = integrity_problem(file, immutable)
     if problem is not None:
         raise BackupError(f"file: {file} is damaged ({problem[:200]}): choose another backup",
                           "file")
     try:
-        names = sqlite_tables(file, immutable=options != "mode=ro")
-        with closing(sqlite3.connect(f"file:{file}?{options}", uri=True)) as conn:
+        names = sqlite_tables(file, immutable)
+        with closing(open_read_only(file, immutable)) as conn:
             revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as error:
         raise BackupError(f"file: {file} is not a QuotaDesk database ({error})", "file") from None
@@ -252,7 +249,7 @@ def restore_file(target: Path, source: str | os.PathLike[str], *,
             moved = backups_dir(target) / f"{target.stem}-damaged-{stamp}.db"
             moved.parent.mkdir(parents=True, exist_ok=True)
             os.replace(target, moved)
-            for side in ("-wal", "-shm", "-journal"):
+            for side in SIDE_FILES:
                 if Path(str(target) + side).exists():
                     os.replace(Path(str(target) + side), Path(str(moved) + side))
     except OSError as error:
@@ -262,25 +259,22 @@ def restore_file(target: Path, source: str | os.PathLike[str], *,
         # The backup API writes the whole copy in one transaction of the live file: a restore
         # killed half-way is rolled back by SQLite's journal at the next open, and a desk
         # that has it open waits for it.
-        with closing(sqlite3.connect(f"file:{file}?{_read_options(file)}", uri=True,
-                                     timeout=15)) as src, \
+        with closing(open_read_only(file, nothing_has_it_open(file))) as src, \
                 closing(sqlite3.connect(target, timeout=15)) as dst:
             src.backup(dst)
     else:
-        copy_sqlite(file, target, immutable=_read_options(file) != "mode=ro")
+        copy_sqlite(file, target, immutable=nothing_has_it_open(file))
     return Restored(saved, moved)
-
-
-def _read_options(file: Path) -> str:
-    """How to read a backup without leaving SQLite's side files beside it: as an immutable
-    file, unless something has it open (its write-ahead log exists)."""
-    return "mode=ro" if Path(str(file) + "-wal").exists() else "mode=ro&immutable=1"
 
 
 class DatabaseProblem(QuotaDeskError):
     """A database that cannot be used as it is, said so that a person knows what to do."""
 
     field = "database"
+
+
+class DatabaseDamaged(DatabaseProblem):
+    """A damaged database file: File → Restore… can put a backup in its place."""
 
 
 def open_desk(path_or_url: str | os.PathLike[str] | None, clock: Clock = system_clock) -> Desk:
@@ -297,13 +291,11 @@ def open_desk(path_or_url: str | os.PathLike[str] | None, clock: Clock = system_
         advice = (f" Restore the latest backup ({error.latest_backup}) with File → Restore…"
                   if error.latest_backup else
                   " Restore a backup with File → Restore…, or open another database.")
-        raise DatabaseProblem(f"database: {error.path} is damaged and was left untouched "
+        raise DatabaseDamaged(f"database: {error.path} is damaged and was left untouched "
                               f"({error.detail[:200]}).{advice}") from None
     except (SQLAlchemyError, sqlite3.Error, OSError) as error:
         raise DatabaseProblem(f"database: {plain_database_error(error)} "
-                              f"({masked(database_url(path_or_url))})") from None
-    if desk.database.path is not None and not desk.database.read_only:
-        clean_leftovers(desk.database.path)
+                              f"({masked(database_url_text(path_or_url))})") from None
     problem = daily_backup_problem(desk)
     if problem is not None:
         log.warning("%s", problem)

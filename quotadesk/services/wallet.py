@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -155,5 +154,3 @@ def ledger(tx: Tx, client: object, limit: int = 500) -> list[LedgerRow]:
             for e, name in tx.session.execute(query)]
 
 
-def lot_units_text(units: Decimal) -> str:
-    return format(units, "f")

@@ -70,11 +70,10 @@ class DatabaseActions(_WindowBase):
     def _open_refused(self, path_or_url: str | None, refusal: QuotaDeskError) -> None:
         # A damaged file: File → Restore… can put a backup in its place (the damaged file is
         # moved aside, never deleted).
-        damaged = isinstance(refusal, setup.DatabaseProblem) and "is damaged" in refusal.message
-        self.damaged_db = path_or_url if damaged and self.ctx.desk is None else None
+        damaged = isinstance(refusal, setup.DatabaseDamaged) and self.ctx.desk is None
+        self.damaged_db = path_or_url if damaged else None
         self._update_actions()
-        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
-                              else self._db_text())
+        self.db_label.setText(self._db_text())
         self.show_refusal(refusal)
 
     def _database_opened(self, facts: DeskFacts) -> None:
@@ -91,8 +90,7 @@ class DatabaseActions(_WindowBase):
         if self.ctx.desk is not facts.desk:
             facts.desk.close()
         self._update_actions()
-        self.db_label.setText(self.tr("No database open") if self.ctx.desk is None
-                              else self._db_text())
+        self.db_label.setText(self._db_text())
 
     def _remember_database(self, url: str) -> None:
         """The database to open next time: its URL without a password, which goes to the

@@ -54,9 +54,3 @@ class DeskContext(OpRunner):
             self.wait_idle()
             previous.close()
         self.changed.emit(Changes.everything())
-
-    @property
-    def clock_is_fixed(self) -> bool:
-        from quotadesk.services.unit_of_work import system_clock
-
-        return self.desk is not None and self.desk.clock is not system_clock

@@ -17,7 +17,7 @@ from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.rules.money import round_money
 from quotadesk.services.rules.periods import due_date, local_date, next_boundary
 from quotadesk.services.rules.plan_terms import PlanTerms
-from quotadesk.services.rules.quantities import RESOURCES, UNIT_WORD, Resource, stored, text
+from quotadesk.services.rules.quantities import RESOURCES, stored
 from quotadesk.services.rules.rating import Split, lot_expired, lot_is_live, rate_usage
 from quotadesk.services.rules.timeline import refuse_if_behind
 
@@ -386,7 +386,3 @@ class ClientAccount:
         self.journal.lot_changed(lot)
         self.evaluate(lot.resource, at, attempted=False, free_before=before)
         return units
-
-
-def describe_units(resource: str, units: Decimal) -> str:
-    return f"{text(units)} {UNIT_WORD[Resource(resource)]}"

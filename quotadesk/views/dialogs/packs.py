@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QLineEdit, QWidget
 
@@ -114,6 +112,3 @@ class RevokeDialog(FormDialog):
         self.run(lambda: wallet.revoke_lot(desk, lot_id=lot_id, reason=reason),
                  lambda _r: self.done(QDialog.DialogCode.Accepted))
 
-
-def pack_names(packs: Sequence[PackInfo]) -> str:
-    return ", ".join(p.name for p in packs)

@@ -137,18 +137,11 @@ class AddonPacksTab(ClientTab):
         if self.data is None:
             return
         desk, client_id = self.ctx.desk, self.data.client_id
-        checked = set(self.picker.checked_ids())
-        packs = sorted(checked)
-        if self.editing:  # Save: exactly the checked packs, in one transaction
-
-            def fn() -> object:
-                return clients.set_assigned_packs(desk, client=client_id, packs=packs)
-        else:
-
-            def fn() -> object:
-                return clients.assign_packs(desk, client=client_id, packs=packs)
-
-        self.run_write(fn, lambda _r: self.stop_edit(), label=self.tr("Assign Addon Packs"))
+        packs = sorted(set(self.picker.checked_ids()))
+        # Save in the editor: exactly the checked packs, in one transaction.
+        service = clients.set_assigned_packs if self.editing else clients.assign_packs
+        self.run_write(lambda: service(desk, client=client_id, packs=packs),
+                       lambda _r: self.stop_edit(), label=self.tr("Assign Addon Packs"))
 
     def remove(self, pack: PackInfo) -> None:
         if self.data is None:
