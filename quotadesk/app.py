@@ -92,6 +92,14 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
     window = MainWindow(ctx)
     install_excepthook(window, log_file)
     window.show()
+    # What is alive now (the modules, the window) lives as long as the process: out of the
+    # collector's way, so that a collection on the UI thread walks only what came since.
+    import gc
+
+    from quotadesk.db import check_in_background
+
+    gc.freeze()
+    check_in_background()  # the first screenful does not wait for the file's check
     window.open_database(db if db is not None else remembered_database(window.settings),
                          now=now)
     code = app.exec()
@@ -269,6 +277,10 @@ def _self_test_window(desk: object, client_id: int, settings: object) -> None:
             raise SelfTestFailed(f"the wallet tab shows {tile!r}, expected 100 minutes")
         if ctx.failures:
             raise SelfTestFailed("unexpected error in the window:\n" + ctx.failures[0])
+        from quotadesk.views.client_page import usage_charts
+
+        if not usage_charts.CHARTS:
+            raise SelfTestFailed("QtCharts is missing: the usage charts cannot be drawn")
     finally:
         window.close()
         ctx.wait_idle()

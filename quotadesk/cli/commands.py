@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from typing import Any
 
 from quotadesk.cli.output import Output, UsageError
@@ -36,7 +37,8 @@ def _plan_json(out: Output, p: Any) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "fee": out.money(p.fee), "anchor": p.anchor,
             "included": {k: text(v) for k, v in p.included.items()},
             "overage": {k: format(v, "f") for k, v in p.overage.items()},
-            "addons": p.addons, "due_days": p.due_days, "alerts": list(p.alerts)}
+            "addons": p.addons, "due_days": p.due_days, "alerts": list(p.alerts),
+            "increments": f"{p.increments[0]}/{p.increments[1]}"}
 
 
 def _plan_line(out: Output, p: Any) -> str:
@@ -44,7 +46,8 @@ def _plan_line(out: Output, p: Any) -> str:
     overage = ", ".join(f"{k} {format(v, 'f')}" for k, v in p.overage.items()) or "none"
     return (f"{p.id:>4}  {p.name}  fee {out.money(p.fee)}  {p.anchor}  included: {included}  "
             f"overage: {overage}  add-ons {'On' if p.addons else 'Off'}  due {p.due_days}d  "
-            f"alerts {','.join(map(str, p.alerts))}")
+            f"alerts {','.join(map(str, p.alerts))}  "
+            f"increments {p.increments[0]}/{p.increments[1]}")
 
 
 def _plan_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -63,6 +66,8 @@ def _plan_options(args: argparse.Namespace) -> dict[str, Any]:
         options["due_days"] = args.due_days
     if args.alerts is not None:
         options["alerts"] = args.alerts
+    if args.increments is not None:
+        options["increments"] = args.increments
     return options
 
 
@@ -142,12 +147,14 @@ def client_json(out: Output, d: ClientDetail) -> dict[str, Any]:
         "campaigns": [{"id": c.id, "name": c.name, "resource": c.resource, "status": c.status}
                       for c in d.campaigns],
         "assigned_packs": [p.name for p in d.assigned_packs],
+        "identifiers": list(d.identifiers),
     }
 
 
 def client_lines(out: Output, d: ClientDetail) -> list[str]:
     sub = d.subscription
-    lines = [f"{d.name} (id {d.id}){'  <' + d.email + '>' if d.email else ''}"]
+    contact = f"<{d.email}>" if d.email else "no e-mail address: nothing sent"
+    lines = [f"{d.name} (id {d.id})  {contact}"]
     if sub is None:
         lines.append("  No active subscription.")
     else:
@@ -168,6 +175,8 @@ def client_lines(out: Output, d: ClientDetail) -> list[str]:
         lines.append(f"  campaign {c.id}: {c.name} ({c.resource}) {c.status}")
     if d.assigned_packs:
         lines.append("  Assigned packs: " + ", ".join(p.name for p in d.assigned_packs))
+    if d.identifiers:
+        lines.append("  Identifiers: " + ", ".join(d.identifiers))
     return lines
 
 
@@ -254,21 +263,23 @@ def cmd_import_usage(desk: Desk, args: argparse.Namespace, out: Output) -> None:
     if not 1 <= batch <= 1_000_000:
         raise InvalidValue("batch_size: between 1 and 1,000,000 rows", "batch_size")
     try:
-        r = usage.import_usage(desk, args.file, batch_size=batch)
+        r = usage.import_usage(desk, args.file, batch_size=batch, format=args.format)
     except usage.ImportStopped as stop:
         # The one exit 1 after which data was written (SPEC §7): the full result still
         # says exactly what was recorded before the stop; main() then says why, and exits 1.
-        _import_report(out, stop.result)
+        _import_report(out, stop.result, args.format)
         raise
-    _import_report(out, r)
+    _import_report(out, r, args.format)
 
 
-def _import_report(out: Output, r: ImportResult) -> None:
-    data = {"recorded": r.recorded, "duplicates": r.duplicates,
+def _import_report(out: Output, r: ImportResult, source: str = "quotadesk") -> None:
+    data = {"recorded": r.recorded, "duplicates": r.duplicates, "skipped": r.skipped,
             "rejected": [{"line": x.line, "reason": x.reason} for x in r.rejected],
             "stopped": r.stopped}
     lines = [f"recorded: {r.recorded}", f"duplicates: {r.duplicates}",
              f"rejected: {len(r.rejected)}", *(f"  line {x.line}: {x.reason}" for x in r.rejected)]
+    if r.skipped or source.strip().lower() != "quotadesk":  # (a platform's records, §11)
+        lines.insert(2, f"skipped (not billable): {r.skipped}")
     if r.stopped is not None:
         lines.append(f"stopped: {r.stopped}; {r.recorded:,} events recorded before the stop "
                      "were kept")
@@ -292,12 +303,13 @@ def _payment_json(out: Output, p: Any) -> dict[str, Any]:
     return {"id": p.id, "client": p.client, "type": p.type, "amount": out.money(p.amount),
             "created_at": out.time(p.created_at), "due_date": p.due_date.isoformat(),
             "status": p.status, "paid_at": out.time(p.paid_at), "overdue": p.overdue,
-            "reference": p.reference}
+            "reference": p.reference, "invoice_number": p.invoice_number,
+            "net": out.money(p.net), "tax": out.money(p.tax)}
 
 
 def _payment_line(out: Output, p: Any) -> str:
-    return (f"{p.id:>6}  {p.client}  {p.type:<7} {out.money(p.amount):>12}  due {p.due_date}  "
-            f"{p.status}{' OVERDUE' if p.overdue else ''}  {p.reference}")
+    return (f"{p.id:>6}  {p.invoice_number}  {p.client}  {p.type:<7} {out.money(p.amount):>12}  "
+            f"due {p.due_date}  {p.status}{' OVERDUE' if p.overdue else ''}  {p.reference}")
 
 
 def cmd_payments(desk: Desk, args: argparse.Namespace, out: Output) -> None:
@@ -320,17 +332,27 @@ def cmd_history(desk: Desk, args: argparse.Namespace, out: Output) -> None:
     rows = billing.billing_history(desk, args.client)
     data = [{"date": out.day(h.date), "kind": h.kind, "package_type": h.package_type,
              "resource": h.resource, "credits": text(h.credits), "amount": out.money(h.amount),
-             "status": h.status, "expires_at": out.time(h.expires_at)} for h in rows]
+             "status": h.status, "expires_at": out.time(h.expires_at),
+             "automatic": h.automatic, "reason": h.reason} for h in rows]
 
     def lines() -> list[str]:
+        # For people: local times to the minute, amounts in the currency (SPEC §1).
+        from quotadesk.cli.desk_commands import local_time
+        from quotadesk.services.rules.money import format_money
+
         result = []
         for h in rows:
+            unit = "minutes" if h.resource == "minutes" else "credits"
             if h.kind == "purchase":
-                result.append(f"{out.time(h.date)}  {h.package_type}  {text(h.credits)} credits  "
-                              f"{out.money(h.amount)}  {h.status}")
+                amount = format_money(h.amount or Decimal(0), desk.currency)
+                result.append(f"{local_time(out, h.date)}  {h.package_type}  "
+                              f"{text(h.credits)} {unit}  {amount}  {h.status}"
+                              f"{'  (auto top-up)' if h.automatic else ''}")
             else:
-                result.append(f"{out.time(h.date)}  {h.package_type}  {text(h.credits)} credits "
-                              f"{h.kind} (expiry {out.time(h.expires_at) or '-'})")
+                expiry = local_time(out, h.expires_at) if h.expires_at else "never"
+                why = f"; reason: {h.reason}" if h.reason else ""
+                result.append(f"{local_time(out, h.date)}  {h.package_type}  "
+                              f"{text(h.credits)} {unit} {h.kind} (expiry {expiry}{why})")
         return result or ["No billing history."]
 
     out.emit(data, lines)

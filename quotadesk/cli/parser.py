@@ -8,7 +8,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from quotadesk import __version__
-from quotadesk.cli import commands
+from quotadesk.cli import (
+    commands,
+    desk_commands,
+    document_commands,
+    mail_commands,
+    source_commands,
+)
 from quotadesk.cli.output import Output, UsageError
 from quotadesk.services import usage
 from quotadesk.services.unit_of_work import Desk
@@ -43,6 +49,9 @@ def _plan_args(p: argparse.ArgumentParser, *, edit: bool) -> None:
     p.add_argument("--addons", metavar="on|off", help="Add-on packs · On/Off (default on)")
     p.add_argument("--due-days", metavar="N", help="Payment due after period start (days, 0-365)")
     p.add_argument("--alerts", metavar="80,95", help="alert thresholds in percent")
+    p.add_argument("--increments", metavar="FIRST/NEXT",
+                   help="voice billing increments in seconds for usage given in seconds "
+                        "(default 1/1; e.g. 60/60, 30/6, 6/6)")
     if edit:
         p.add_argument("--rename", metavar="NEW_NAME", help="a new name for the plan")
 
@@ -109,6 +118,7 @@ def build_parser() -> Parser:
     p = command("show", commands.cmd_client_show, "a client's subscription, balances, lots, campaigns",
                 clients_)
     p.add_argument("client", metavar="CLIENT")
+    source_commands.register_client_actions(command, clients_)  # identify, unidentify
 
     p = command("subscribe", commands.cmd_subscribe,
                 "subscribe a client to a plan (or re-subscribe: fresh snapshot, wallet kept)")
@@ -151,8 +161,12 @@ def build_parser() -> Parser:
     p.add_argument("--id", metavar="EVENT_ID", help="external event id (a repeat is a duplicate)")
     p.add_argument("--at", metavar="ISO8601", help="when it happened (default now)")
     p = command("import-usage", commands.cmd_import_usage,
-                "import a usage CSV (event_id,client,resource,quantity,occurred_at)")
+                "import a usage CSV (event_id,client,resource,quantity,occurred_at), or "
+                "a platform's export with --format")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", default="quotadesk", metavar="NAME",
+                   help="quotadesk (default), asterisk, freeswitch, twilio-messages, or a "
+                        "mapping saved with `source add`")
     p.add_argument("--batch-size", default=str(usage.BATCH_SIZE), metavar="N",
                    help=f"rows per transaction (default {usage.BATCH_SIZE}); each batch is "
                         "all-or-nothing, and a re-run skips what was committed")
@@ -179,6 +193,16 @@ def build_parser() -> Parser:
     p.add_argument("file", metavar="FILE")
     p = command("restore", cmd_restore, "replace the database with a checked backup")
     p.add_argument("file", metavar="FILE")
+
+    def group(name: str, help: str) -> Any:
+        """A command with actions (`mail send`, `source add`): returns what `command` takes
+        as `parent` for each action."""
+        g = command(name, _group_help, help)
+        return g.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+
+    # Commands of the later features live beside their handlers, each module adding its own.
+    for module in (mail_commands, document_commands, source_commands, desk_commands):
+        module.register(command, group)
     return parser
 
 

@@ -36,6 +36,14 @@ from quotadesk.db.files import (
     resolve_target,
     sqlite_tables,
 )
+from quotadesk.db.integrity import (
+    IntegrityCheck,
+    after_sound,
+    checks_in_background,
+)
+from quotadesk.db.integrity import (
+    check_in_background as check_in_background,
+)
 
 APP_NAME = "QuotaDesk"
 APP_AUTHOR = "QuotaDesk"
@@ -152,6 +160,8 @@ def daily_backup(database: Path, keep: int = 7, today: str | None = None) -> Pat
         return None
     stamp = today or datetime.now().strftime("%Y-%m-%d")
     target = backups_dir(database) / f"{database.stem}-daily-{stamp}.db"
+    if not target.exists() and after_sound(database, lambda: daily_backup(database, keep, stamp)):
+        return target  # taken once the integrity check running beside the reads is done
     if not target.exists():
         copy_sqlite(database, target)
     dailies = sorted(backups_dir(database).glob(f"{database.stem}-daily-*.db"))
@@ -257,7 +267,7 @@ def schema_revision(engine: Engine) -> str | None:
 
 #: The newest migration this version ships (checked against Alembic by the tests): a database
 #: already there opens without loading Alembic at all, which every command would pay for.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0007"
 
 
 def _current_revision_fast(engine: Engine) -> str | None:
@@ -303,6 +313,8 @@ class Database:
     path: Path | None = None
     #: This process created the file (a command that is then refused removes it again).
     created: bool = False
+    #: The integrity check still running beside the first reads (the window's opens).
+    integrity: IntegrityCheck | None = None
 
     @property
     def shown(self) -> str:
@@ -313,6 +325,8 @@ class Database:
     def session(self, write: bool) -> Iterator[Session]:
         if write and self.read_only:
             raise DatabaseReadOnly(read_only_text(self.shown))
+        if write and self.integrity is not None:
+            self.integrity.require_sound()  # nothing is written to a damaged file
         token = _write_intent.set(write)
         session = self.sessions()
         try:
@@ -363,9 +377,11 @@ def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
     refused untouched; `check` runs SQLite's quick_check on the file first; an older schema is
     migrated (never a read-only one)."""
     target = resolve_target(database_url_text(path_or_url))
+    background = check and checks_in_background() and target.path is not None and not target.new \
+        and target.path.exists() and target.path.stat().st_size > 0
     if target.path is not None and not target.new:
         with no_new_side_files(target.path):
-            _inspect(target, check)
+            _inspect(target, check and not background)
     created = target.path is not None and not target.path.exists()
     _prepare_sqlite_file(target)
     if target.path is not None and not target.read_only:
@@ -382,7 +398,9 @@ def open_database(path_or_url: str | os.PathLike[str] | None = None, *,
         engine.dispose()
         raise
     return Database(target.url, engine, sessionmaker(engine, expire_on_commit=False),
-                    read_only=target.read_only, path=target.path, created=created)
+                    read_only=target.read_only, path=target.path, created=created,
+                    integrity=IntegrityCheck(target.url, target.path) if background
+                    and target.path is not None else None)
 
 
 def _inspect(target: Target, check: bool) -> None:

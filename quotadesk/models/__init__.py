@@ -3,6 +3,7 @@
 from quotadesk.models.base import Base, ExactDecimal, UTCDateTime
 from quotadesk.models.billing import (
     Alert,
+    AuditClient,
     AuditEntry,
     EmailOutbox,
     LedgerEntry,
@@ -21,11 +22,14 @@ from quotadesk.models.clients import (
     ResourceState,
     Subscription,
     SubscriptionTerm,
+    TopupRule,
 )
+from quotadesk.models.sources import ClientIdentifier, UsageSource
 
 __all__ = [
-    "AddonPack", "Alert", "AuditEntry", "Base", "Campaign", "Client", "EmailOutbox",
+    "AddonPack", "Alert", "AuditClient", "AuditEntry", "Base", "Campaign", "Client", "ClientIdentifier",
+    "EmailOutbox",
     "ExactDecimal", "LedgerEntry", "PackApplication", "PackAssignment", "PaymentRequest",
     "Period", "PeriodUsage", "Plan", "PlanTerm", "ResourceState", "Setting", "Subscription",
-    "SubscriptionTerm", "UTCDateTime", "UsageEvent", "WalletLot",
+    "SubscriptionTerm", "TopupRule", "UTCDateTime", "UsageEvent", "UsageSource", "WalletLot",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quotadesk.models.base import Base
@@ -53,6 +53,8 @@ class PackApplication(Base):
     pack_id: Mapped[int] = mapped_column(ForeignKey("addon_packs.id"))
     status: Mapped[str] = mapped_column(String(16))
     applied_at: Mapped[datetime]
+    #: Applied by an automatic top-up rule (SPEC §12), not by an operator.
+    automatic: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class WalletLot(Base):
@@ -125,6 +127,15 @@ class PaymentRequest(Base):
     period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id"))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("pack_applications.id"),
                                                        unique=True)
+    #: Every request is an invoice (SPEC §10): its place in the database's one gapless count
+    #: (1, 2, 3 …), and the number printed on it (the prefix in force when it was made).
+    invoice_seq: Mapped[int] = mapped_column(unique=True)
+    invoice_number: Mapped[str] = mapped_column(String(40))
+    #: amount = net + tax; the tax rate (percent) and name are copied when the request is made.
+    net: Mapped[Decimal]
+    tax: Mapped[Decimal]
+    tax_rate: Mapped[Decimal]
+    tax_name: Mapped[str] = mapped_column(String(40))
     __table_args__ = (UniqueConstraint("type", "period_id"),
                       Index("ix_payment_requests_status", "status"),
                       Index("ix_payment_requests_status_due", "status", "due_date"))
@@ -147,16 +158,37 @@ class Alert(Base):
 
 
 class EmailOutbox(Base):
-    """Alert emails queued for the client's contact address."""
+    """The outbox (SPEC §9): every e-mail the desk owes a client, queued by the write that
+    causes it, then sent, retried or failed by the sender outside any billing transaction."""
 
     __tablename__ = "email_outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    to_address: Mapped[str] = mapped_column(String(320))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    #: What makes a message unique ("request:12", "reminder:12:3"); alerts are unique by alert.
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    payment_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id"))
+    #: A document rendered and attached when sent ("invoice:12", "statement:5:2026-11-01:…").
+    attachment: Mapped[str | None] = mapped_column(String(200))
+    to_address: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    #: Sends begun and not answered (the sender stopped mid-way): at most 2 (SPEC §9).
+    unconfirmed: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    reply: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_email_outbox_status_due", "status", "next_attempt_at"),
+                      Index("ix_email_outbox_client", "client_id", "created_at"))
 
 
 class AuditEntry(Base):
@@ -171,3 +203,13 @@ class AuditEntry(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class AuditClient(Base):
+    """The clients an audit entry concerns: the client itself, or whose subscription,
+    snapshot, lots, requests or rules it changed (SPEC §12, `audit --client`)."""
+
+    __tablename__ = "audit_clients"
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    __table_args__ = (Index("ix_audit_clients_client", "client_id", "audit_id"),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quotadesk.models.base import Base
@@ -16,7 +16,7 @@ class Setting(Base):
 
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Plan(Base):
@@ -29,6 +29,9 @@ class Plan(Base):
     addons: Mapped[bool]
     due_days: Mapped[int]
     alert_thresholds: Mapped[str] = mapped_column(String(64))
+    # Voice billing increments in seconds, FIRST/NEXT (SPEC §11): 1/1 bills every second.
+    increment_first: Mapped[int] = mapped_column(default=1, server_default="1")
+    increment_next: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     terms: Mapped[list[PlanTerm]] = relationship(

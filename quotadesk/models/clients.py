@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quotadesk.models.base import Base
@@ -37,6 +37,8 @@ class Subscription(Base):
     addons: Mapped[bool]
     due_days: Mapped[int]
     alert_thresholds: Mapped[str] = mapped_column(String(64))
+    increment_first: Mapped[int] = mapped_column(default=1, server_default="1")
+    increment_next: Mapped[int] = mapped_column(default=1, server_default="1")
     terms: Mapped[list[SubscriptionTerm]] = relationship(order_by="SubscriptionTerm.resource")
     __table_args__ = (Index("ix_subscriptions_active", "client_id", "status"),)
 
@@ -77,3 +79,20 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class TopupRule(Base):
+    """Automatic top-up (SPEC §12): when usage leaves the wallet for the pack's resource below
+    `below`, the pack is applied. `armed` is False from a top-up until the wallet has been at
+    `below` or above again (one top-up per crossing)."""
+
+    __tablename__ = "topup_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    pack_id: Mapped[int] = mapped_column(ForeignKey("addon_packs.id"))
+    below: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(16))
+    armed: Mapped[bool]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("client_id", "pack_id"),)

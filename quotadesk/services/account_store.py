@@ -13,22 +13,28 @@ from sqlalchemy.engine import Connection
 
 from quotadesk.models import (
     Alert,
+    AuditClient,
+    AuditEntry,
     Campaign,
     Client,
     EmailOutbox,
     LedgerEntry,
+    PackApplication,
     PaymentRequest,
     Period,
     PeriodUsage,
     ResourceState,
     Subscription,
     SubscriptionTerm,
+    TopupRule,
     UsageEvent,
     WalletLot,
 )
 from quotadesk.models.base import Base, table_of
 from quotadesk.services.bulk_statements import Recorded, bulk_insert, bulk_update
 from quotadesk.services.changes import note_rows
+from quotadesk.services.invoice_numbers import next_invoice_seq
+from quotadesk.services.outbox import MailComposer, due_reminders
 from quotadesk.services.rules.account import (
     CHUNK,
     NAMES,
@@ -38,9 +44,12 @@ from quotadesk.services.rules.account import (
     Lot,
     OpenPeriod,
 )
-from quotadesk.services.rules.alerts import alert_email
 from quotadesk.services.rules.plan_terms import plan_terms
 from quotadesk.services.rules.quantities import RESOURCES
+from quotadesk.services.rules.tax import invoice_number, tax_on
+from quotadesk.services.rules.topup import TopupRule as Topup
+from quotadesk.services.settings import current as current_settings
+from quotadesk.services.topup import load_topup_rules
 
 
 class PendingWrites:
@@ -67,6 +76,15 @@ class PendingWrites:
         # without looking at the other ten thousand books of an import.
         self.counters: list[Counters] = []
         self.lots: list[Lot] = []
+        self.topups: dict[int, Topup] = {}  # rules whose `armed` changed
+        # Alerts whose e-mails the next flush queues, and what renders them (SPEC §9).
+        #: The e-mails the next flush queues, in the order of what caused them (so that the
+        #: outbox is the same however an import is cut into batches).
+        self.mail: list[tuple[str, Any]] = []
+        self.composer: MailComposer | None = None
+        #: Queue the reminders due for these clients at each flush (an import does it once,
+        #: after its last batch).
+        self.remind = record is None
 
     def new_id(self, model: Any) -> int:
         """A primary key for a row of `model` (a model class, or a table's name: the rules
@@ -93,7 +111,10 @@ class PendingWrites:
             ("alerts", self.rows.get(Alert)),
             ("email_outbox", self.rows.get(EmailOutbox)),
             ("resource_states", any(book.blocked_changed for book in self.books)),
-            ("campaigns", self.campaign_moves)) if rows]
+            ("campaigns", self.campaign_moves),
+            ("pack_applications", self.rows.get(PackApplication)),
+            ("topup_rules", self.topups),
+            ("audit_log", self.rows.get(AuditEntry))) if rows]
         clients = [book.client_id for book in self.books]
         for table in tables:
             note_rows(session, table, clients)
@@ -108,12 +129,44 @@ class PendingWrites:
                         created_at: datetime, due: Any, status: str, paid_at: datetime | None,
                         reference: str, period_id: int | None = None,
                         application_id: int | None = None) -> int:
+        """A payment request, which is an invoice (SPEC §10): `amount` is its net (the fee,
+        the pack's price or the rounded overage); the tax at the rate in force is added to
+        it, and the invoice gets the next number of the database's gapless count."""
         row_id = self.new_id(PaymentRequest)
+        settings = current_settings(self.tx)
+        rate = settings.tax_rate
+        tax = tax_on(amount, rate, self.currency)
+        seq = next_invoice_seq(self.tx)
         self._add(PaymentRequest, {
-            "id": row_id, "client_id": client_id, "type": type, "amount": amount,
+            "id": row_id, "client_id": client_id, "type": type, "amount": amount + tax,
             "created_at": created_at, "due_date": due, "status": status, "paid_at": paid_at,
-            "reference": reference, "period_id": period_id, "application_id": application_id})
+            "reference": reference, "period_id": period_id, "application_id": application_id,
+            "invoice_seq": seq, "invoice_number": invoice_number(settings["invoice.prefix"], seq),
+            "net": amount, "tax": tax, "tax_rate": rate, "tax_name": settings["tax.name"]})
+        self.mail.append(("request", self.rows[PaymentRequest][-1]))
         return row_id
+
+    def pack_application(self, row_id: int, key: str, client_id: int, pack_id: int,
+                         status: str, applied_at: datetime, automatic: bool) -> None:
+        self._add(PackApplication, {"id": row_id, "key": key, "client_id": client_id,
+                                    "pack_id": pack_id, "status": status,
+                                    "applied_at": applied_at, "automatic": automatic})
+
+    def topup_changed(self, rule: Topup) -> None:
+        self.topups[rule.id] = rule
+
+    def audit(self, actor: str, action: str, entity: str, entity_id: int | None,
+              clients: Iterable[int], **detail: Any) -> None:
+        """An audit entry written with this transaction's rows (an automatic top-up's)."""
+        from quotadesk.services.audit import detail_text
+
+        audit_id = self.new_id(AuditEntry)
+        self._add(AuditEntry, {"id": audit_id, "at": self.now, "actor": actor,
+                               "action": action, "entity": entity,
+                               "entity_id": None if entity_id is None else str(entity_id),
+                               "detail": detail_text(detail)})
+        for client_id in sorted(set(clients)):
+            self._add(AuditClient, {"audit_id": audit_id, "client_id": client_id})
 
     def open_period(self, client_id: int, period: OpenPeriod) -> None:
         self._add(Period, {"id": period.id, "client_id": client_id,
@@ -150,11 +203,45 @@ class PendingWrites:
         self._add(Alert, {"id": alert_id, "client_id": book.client_id, "period_id": book.period.id,
                           "resource": resource, "kind": kind, "threshold": threshold, "key": key,
                           "at": at})
-        if book.email:
-            subject, body = alert_email(book.name, resource, kind, threshold)
-            self._add(EmailOutbox, {"id": self.new_id(EmailOutbox), "alert_id": alert_id,
-                                    "to_address": book.email, "subject": subject, "body": body,
-                                    "created_at": self.now, "sent_at": None})
+        # The period as it is now: a cancel later in this flush may close it.
+        self.mail.append(("alert", (book, alert_id, resource, kind, threshold,
+                                    book.period.start, book.period.end)))
+
+    def _queue_mail(self) -> None:
+        """The e-mails this flush's writes owe (SPEC §9), queued in the same transaction:
+        its alerts and new payment requests, in the order they happened, then the reminders
+        now due for its clients."""
+        remind = self.remind and bool(self.books)
+        if not (self.mail or remind):
+            return
+        if self.composer is None:
+            self.composer = MailComposer(self.tx)
+        composer = self.composer
+        contacts = {book.client_id: (book.name, book.email) for book in self.books}
+        missing = {row["client_id"] for kind, row in self.mail
+                   if kind == "request"} - contacts.keys()
+        if missing:
+            contacts.update({cid: (name, email) for cid, name, email in self.tx.session.execute(
+                select(Client.id, Client.name, Client.email).where(Client.id.in_(missing)))})
+        for kind, item in self.mail:
+            if kind == "alert":
+                book, alert_id, resource, alert_kind, threshold, start, end = item
+                row = composer.alert(
+                    client_id=book.client_id, name=book.name, email=book.email,
+                    alert_id=alert_id, resource=resource, kind=alert_kind, threshold=threshold,
+                    period_start=start, period_end=end,
+                    addons=book.terms is not None and book.terms.addons)
+            else:
+                name, email = contacts[item["client_id"]]
+                row = composer.request(item, name, email)
+            if row is not None:
+                self._add(EmailOutbox, row)
+        self.mail = []
+        if remind:
+            # Requests of this flush are not in the table yet: their reminders come with the
+            # next write or rollover (they cannot be due before the day anyway).
+            for row in due_reminders(self.tx, {book.client_id for book in self.books}, composer):
+                self._add(EmailOutbox, row)
 
     def _insert_rows(self, model: Any) -> None:
         rows = self.rows.get(model)
@@ -170,6 +257,7 @@ class PendingWrites:
         record = self.record
         if record is None:
             session.flush()
+        self._queue_mail()
         self._note_written(session)
         lots_by_id = {lot.id: lot for lot in self.lots}
         new_lot_ids: set[int] = set()
@@ -178,15 +266,21 @@ class PendingWrites:
             row["remaining"] = lots_by_id[row["id"]].remaining
         self.rows[PeriodUsage] = [_counter_row(c) for c in self.counters if c.new]
         model: Any
-        for model in (Period, PeriodUsage, WalletLot, PaymentRequest):
+        for model in (Period, PeriodUsage, PackApplication, WalletLot, PaymentRequest):
             self._insert_rows(model)
         bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.events, record=record)
         bulk_insert(session, table_of(UsageEvent), EVENT_COLUMNS, self.stored_events,
                     stored_form=True, record=record)
         bulk_insert(session, table_of(LedgerEntry), LEDGER_COLUMNS, self.ledger_rows,
                     record=record)
-        for model in (Alert, EmailOutbox):
+        for model in (Alert, EmailOutbox, AuditEntry, AuditClient):
             self._insert_rows(model)
+        bulk_update(session, table_of(TopupRule), ("armed", "updated_at"), ("id",),
+                    [(rule.armed, self.now, rule.id) for rule in self.topups.values()],
+                    record=record)
+        for rule in self.topups.values():
+            rule.dirty = False
+        self.topups = {}
         bulk_update(session, table_of(Period), ("end", "closed_at"), ("id",),
                     self.period_closes, record=record)
         bulk_update(session, table_of(PeriodUsage), _COUNTER_FIELDS, ("period_id", "resource"),
@@ -319,6 +413,7 @@ def load_accounts(journal: PendingWrites, client_ids: Iterable[int]) -> dict[int
                 ResourceState.client_id, ResourceState.resource, ResourceState.blocked).where(
                 ResourceState.client_id.in_(chunk))):
             books[client_id].blocked[resource] = blocked
+        load_topup_rules(conn, books, chunk)
     journal.books.extend(books.values())
     return books
 

@@ -11,29 +11,30 @@ from quotadesk.models import (
     AddonPack,
     Alert,
     Client,
-    EmailOutbox,
     LedgerEntry,
     PackApplication,
     PaymentRequest,
     Period,
     WalletLot,
 )
+from quotadesk.services import outbox
 from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.errors import InvalidTransition, InvalidValue, NotFound, echo
 from quotadesk.services.references import find, record_id
 from quotadesk.services.results import (
     AlertInfo,
     HistoryRow,
-    OutboxEmail,
     PaymentInfo,
     PaymentTotals,
     RolloverResult,
 )
 from quotadesk.services.rules.periods import is_overdue
 from quotadesk.services.rules.timeline import in_range
+from quotadesk.services.rules.topup import AUTO_TOPUP
 from quotadesk.services.unit_of_work import Desk, Tx, read_op, write_op
 
 ROLLOVER_CHUNK = 500
+AUTO_MARK = f" · {AUTO_TOPUP}"  # the end of an automatic top-up's Pack reference
 PAYMENT_STATUSES = ("pending", "paid", "failed")
 
 
@@ -45,21 +46,37 @@ def run_rollover(desk: Desk, *, progress: object = None,
     between transactions: what was committed stays, and a later run does the rest.
     """
     clients = periods = requests = 0
+    touched: list[int] = []
     while True:
         if cancelled is not None and cancelled():
+            _audit_rollover(desk, touched, periods, requests)
             return RolloverResult(clients, periods, requests)
         done = _rollover_chunk(desk)
         clients += done[0]
         periods += done[1]
         requests += done[2]
+        touched += done[3]
         if callable(progress):
             progress(clients)
         if done[0] < ROLLOVER_CHUNK:
+            _audit_rollover(desk, touched, periods, requests)
+            # Last, the payment reminders now due for every client (SPEC §9).
+            outbox.queue_reminders(desk)
             return RolloverResult(clients, periods, requests)
 
 
+def _audit_rollover(desk: Desk, touched: list[int], periods: int, requests: int) -> None:
+    """One audit entry for a rollover that changed something (SPEC §12)."""
+    if touched:
+        from quotadesk.services import audit
+
+        audit.record(desk, action="rollover", entity="rollover", clients=touched,
+                     detail={"client_count": len(touched), "periods_closed": periods,
+                             "payment_requests": requests})
+
+
 @write_op
-def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
+def _rollover_chunk(tx: Tx) -> tuple[int, int, int, list[int]]:
     in_range(tx.now, "now")  # (a clock in year 9999 would close a million periods first)
     # Clients with a period that ended, or with a lot that expired but is not yet recorded
     # (mid-period, or a cancelled client's kept wallet): SPEC §8.
@@ -70,7 +87,7 @@ def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
     due = list(tx.session.scalars(select(candidates.c.client_id)
                                   .order_by(candidates.c.client_id).limit(ROLLOVER_CHUNK)))
     if not due:
-        return 0, 0, 0
+        return 0, 0, 0, []
     journal = PendingWrites(tx)
     books = load_accounts(journal, due)
     closed = 0
@@ -79,14 +96,16 @@ def _rollover_chunk(tx: Tx) -> tuple[int, int, int]:
         closed += len(book.closed)
     requests = len(journal.rows.get(PaymentRequest, []))
     journal.flush()
-    return len(books), closed, requests
+    return len(books), closed, requests, sorted(books)
 
 
 # -- payment requests ---------------------------------------------------------------------
 def _payment_info(tx: Tx, p: PaymentRequest, client: str) -> PaymentInfo:
     return PaymentInfo(p.id, client, p.client_id, p.type, p.amount, p.created_at, p.due_date,
                        p.status, p.paid_at, is_overdue(p.status, p.due_date, tx.now, tx.tz),
-                       p.reference)
+                       p.reference, automatic=p.reference.endswith(AUTO_MARK),
+                       invoice_number=p.invoice_number, net=p.net, tax=p.tax,
+                       tax_rate=p.tax_rate, tax_name=p.tax_name)
 
 
 @read_op
@@ -132,7 +151,8 @@ def mark_paid(tx: Tx, *, request_id: int) -> PaymentInfo:
     if row.status not in {"pending", "failed"}:
         raise InvalidTransition(f"status: payment request {request_id} is already paid")
     row.status, row.paid_at = "paid", tx.now
-    tx.audit("payment.paid", "payment_request", row.id, amount=row.amount)
+    tx.audit_about([row.client_id], "payment.paid", "payment_request", row.id,
+                   amount=row.amount)
     client = tx.session.get(Client, row.client_id)
     assert client is not None
     return _payment_info(tx, row, client.name)
@@ -146,7 +166,8 @@ def mark_failed(tx: Tx, *, request_id: int) -> PaymentInfo:
         raise InvalidTransition(
             f"status: only a pending request can fail; request {request_id} is {row.status}")
     row.status = "failed"
-    tx.audit("payment.failed", "payment_request", row.id, amount=row.amount)
+    tx.audit_about([row.client_id], "payment.failed", "payment_request", row.id,
+                   amount=row.amount)
     client = tx.session.get(Client, row.client_id)
     assert client is not None
     return _payment_info(tx, row, client.name)
@@ -169,7 +190,7 @@ def billing_history(tx: Tx, client: object) -> list[HistoryRow]:
             date=app.applied_at, kind="purchase", package_type=pack_name, resource=lot.resource,
             credits=lot.units, amount=request.amount if request is not None else Decimal(0),
             status=request.status if request is not None else "paid",
-            expires_at=lot.expires_at))
+            expires_at=lot.expires_at, automatic=app.automatic))
     for entry, lot, pack_name in session.execute(
             select(LedgerEntry, WalletLot, AddonPack.name)
             .join(WalletLot, WalletLot.id == LedgerEntry.lot_id)
@@ -179,7 +200,7 @@ def billing_history(tx: Tx, client: object) -> list[HistoryRow]:
         rows.append(HistoryRow(
             date=entry.at, kind="expired" if entry.kind == "expire" else "revoked",
             package_type=pack_name, resource=lot.resource, credits=entry.units, amount=None,
-            status=None, expires_at=lot.expires_at))
+            status=None, expires_at=lot.expires_at, reason=entry.reason))
     rows.sort(key=lambda r: (r.date, r.kind != "purchase"), reverse=True)
     return rows
 
@@ -198,14 +219,3 @@ def list_alerts(tx: Tx, client: object = None, limit: int | None = None) -> list
             for a, name, start in tx.session.execute(query)]
 
 
-@read_op
-def list_outbox(tx: Tx, client: object = None, limit: int = 200) -> list[OutboxEmail]:
-    """Alert emails queued for clients' contact addresses, newest first."""
-    query = (select(EmailOutbox, Alert.client_id, Client.name)
-             .join(Alert, Alert.id == EmailOutbox.alert_id)
-             .join(Client, Client.id == Alert.client_id))
-    if client is not None:
-        query = query.where(Alert.client_id == find(tx.session, Client, client).id)
-    query = query.order_by(EmailOutbox.created_at.desc(), EmailOutbox.id.desc()).limit(limit)
-    return [OutboxEmail(e.id, name, e.to_address, e.subject, e.body, e.created_at, e.sent_at)
-            for e, _client_id, name in tx.session.execute(query)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from quotadesk.models import AddonPack, Plan, PlanTerm
+from quotadesk.models import AddonPack, Plan, PlanTerm, Subscription
 from quotadesk.services.errors import InvalidValue, echo
 from quotadesk.services.references import clean_name, clean_text, ensure_unique, find, name_key
 from quotadesk.services.results import PackInfo, PlanInfo
+from quotadesk.services.rules.increments import parse_increments
 from quotadesk.services.rules.money import parse_money, parse_rate
 from quotadesk.services.rules.periods import Anchor
 from quotadesk.services.rules.plan_terms import alerts_to_store, stored_alerts
@@ -133,7 +134,8 @@ def plan_info(plan: Plan) -> PlanInfo:
         included={t.resource: t.included for t in plan.terms if t.included > 0},
         overage={t.resource: t.overage_rate for t in plan.terms if t.overage_rate is not None},
         addons=plan.addons, due_days=plan.due_days,
-        alerts=stored_alerts(plan.alert_thresholds))
+        alerts=stored_alerts(plan.alert_thresholds),
+        increments=(plan.increment_first, plan.increment_next))
 
 
 def pack_info(pack: AddonPack) -> PackInfo:
@@ -159,14 +161,17 @@ def _set_terms(plan: Plan, included: dict[str, Decimal], overage: dict[str, Deci
 def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
              included: Mapping[str, object] | None = None,
              overage: Mapping[str, object] | None = None, addons: object = True,
-             due_days: object = 1, alerts: object = DEFAULT_ALERTS) -> PlanInfo:
+             due_days: object = 1, alerts: object = DEFAULT_ALERTS,
+             increments: object = "1/1") -> PlanInfo:
     clean = clean_name(name)
     ensure_unique(tx.session, Plan, clean)
+    first, step = parse_increments(increments)
     plan = Plan(name=clean, name_key=name_key(clean), fee=parse_money(fee, "fee", tx.currency),
                 anchor=parse_anchor(anchor).value, addons=parse_on_off(addons),
                 due_days=parse_due_days(due_days),
                 alert_thresholds=alerts_to_store(parse_alerts(alerts)),
-                created_at=tx.now, updated_at=tx.now)
+                increment_first=first, increment_next=step, created_at=tx.now,
+                updated_at=tx.now)
     _set_terms(plan, _included(included or {}), _overage(overage or {}))
     tx.session.add(plan)
     tx.session.flush()
@@ -178,8 +183,10 @@ def add_plan(tx: Tx, *, name: str, fee: object, anchor: object = "calendar",
 def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = None,
               anchor: object = None, included: Mapping[str, object] | None = None,
               overage: Mapping[str, object] | None = None, addons: object = None,
-              due_days: object = None, alerts: object = None) -> PlanInfo:
-    """Edit a plan; existing subscriptions keep their snapshot (SPEC §1)."""
+              due_days: object = None, alerts: object = None,
+              increments: object = None) -> PlanInfo:
+    """Edit a plan; existing subscriptions keep their snapshot (SPEC §1), except for
+    Add-on packs · On/Off, which their snapshots follow at once (SPEC §8)."""
     row = find(tx.session, Plan, plan)
     if name is not None:
         clean = clean_name(name)
@@ -189,17 +196,39 @@ def edit_plan(tx: Tx, *, plan: object, name: str | None = None, fee: object = No
         row.fee = parse_money(fee, "fee", tx.currency)
     if anchor is not None:
         row.anchor = parse_anchor(anchor).value
+    following: list[int] = []
     if addons is not None:
         row.addons = parse_on_off(addons)
+        following = _addons_follow(tx, row)
     if due_days is not None:
         row.due_days = parse_due_days(due_days)
     if alerts is not None:
         row.alert_thresholds = alerts_to_store(parse_alerts(alerts))
+    if increments is not None:
+        row.increment_first, row.increment_next = parse_increments(increments)
     _set_terms(row, _included(included or {}), _overage(overage or {}))
     row.updated_at = tx.now
     tx.session.flush()
-    tx.audit("plan.edit", "plan", row.id, name=row.name)
+    if following:
+        tx.audit_about(following, "plan.edit", "plan", row.id, name=row.name,
+                 addons=row.addons, subscriptions_changed=len(following))
+    else:
+        tx.audit("plan.edit", "plan", row.id, name=row.name)
     return plan_info(row)
+
+
+def _addons_follow(tx: Tx, plan: Plan) -> list[int]:
+    """Add-on packs · On/Off is a capability of the plan product (SPEC §1, §8): the snapshots
+    of the plan's active subscriptions take the new setting at once. The clients whose
+    snapshot changed."""
+    changed = list(tx.session.scalars(select(Subscription.client_id).where(
+        Subscription.plan_id == plan.id, Subscription.status == "active",
+        Subscription.addons != plan.addons)))
+    if changed:
+        tx.session.execute(update(Subscription).where(
+            Subscription.plan_id == plan.id, Subscription.status == "active",
+            Subscription.addons != plan.addons).values(addons=plan.addons))
+    return sorted(changed)
 
 
 @read_op

@@ -30,6 +30,7 @@ class Area(StrEnum):
     CAMPAIGNS = "campaigns"
     PAYMENTS = "payments"
     CATALOG = "catalog"  # plans and add-on packs
+    MAIL = "mail"  # the outbox
     DATABASE = "database"  # another database was opened: everything
 
 
@@ -80,7 +81,7 @@ TABLE_AREAS: dict[str, frozenset[Area]] = {
     "period_usage": frozenset({Area.USAGE}),
     "usage_events": frozenset({Area.USAGE}),
     "alerts": frozenset({Area.USAGE}),
-    "email_outbox": frozenset({Area.USAGE}),
+    "email_outbox": frozenset({Area.MAIL}),
     "resource_states": frozenset({Area.USAGE, Area.CLIENTS}),
     "pack_assignments": frozenset({Area.ASSIGNMENTS}),
     "pack_applications": frozenset({Area.WALLET}),
@@ -93,6 +94,10 @@ TABLE_AREAS: dict[str, frozenset[Area]] = {
     "addon_packs": frozenset({Area.CATALOG}),
     "settings": frozenset({Area.DATABASE}),
     "audit_log": frozenset(),
+    "client_identifiers": frozenset({Area.CLIENTS}),  # shown on the client's page
+    "usage_sources": frozenset({Area.CATALOG}),  # saved mappings, offered by the import
+    "audit_clients": frozenset(),
+    "topup_rules": frozenset({Area.ASSIGNMENTS}),  # shown on the Addon Packs tab
 }
 
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from quotadesk.services import billing, catalog, clients, wallet
+from quotadesk.services import audit, billing, catalog, clients, topup, wallet
+from quotadesk.services.audit import AuditRow
 from quotadesk.services.results import (
     ClientDetail,
     HistoryRow,
@@ -16,7 +17,10 @@ from quotadesk.services.results import (
     PaymentInfo,
     PaymentTotals,
 )
+from quotadesk.services.topup import TopupInfo
 from quotadesk.services.unit_of_work import Tx, read_op
+
+AUDIT_ROWS = 200  # the client page's share of the trail (Billing ▸ Audit log… has it all)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class ClientPageData:
     now: datetime
     #: The client's pending and overdue amounts.
     totals: PaymentTotals
+    #: The client's audit entries, newest first, and automatic top-up rules (SPEC §12).
+    audit: tuple[AuditRow, ...] = ()
+    topups: tuple[TopupInfo, ...] = ()
 
     @property
     def client_id(self) -> int:
@@ -62,4 +69,6 @@ def load_client_page(tx: Tx, client: object) -> ClientPageData:
         catalog=tuple(catalog.list_packs.in_tx(tx)),
         now=tx.now,
         totals=billing.payment_totals(payments),
+        audit=tuple(audit.list_audit.in_tx(tx, detail.id, limit=AUDIT_ROWS)),
+        topups=tuple(topup.list_topups.in_tx(tx, detail.id)),
     )

@@ -15,7 +15,6 @@ from quotadesk.models import (
     Client,
     LedgerEntry,
     PackAssignment,
-    PaymentRequest,
     Period,
     PeriodUsage,
     Plan,
@@ -26,6 +25,7 @@ from quotadesk.models import (
 )
 from quotadesk.services.account_store import PendingWrites, load_accounts
 from quotadesk.services.catalog import pack_info
+from quotadesk.services.client_listing import client_list_rows
 from quotadesk.services.errors import (
     AddonsDisabled,
     InvalidTransition,
@@ -46,11 +46,12 @@ from quotadesk.services.results import (
     ResourceUsage,
     SubscriptionInfo,
 )
-from quotadesk.services.rules.periods import Anchor, anchor_day_for, is_overdue
+from quotadesk.services.rules.periods import Anchor, anchor_day_for
 from quotadesk.services.rules.plan_terms import plan_terms
 from quotadesk.services.rules.quantities import RESOURCES, Resource, parse_resource
 from quotadesk.services.rules.rating import lot_expired, lot_is_live
 from quotadesk.services.unit_of_work import Tx, read_op, write_op
+from quotadesk.services.usage_sources.identifiers import identifiers_of
 
 ZERO = Decimal(0)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -113,7 +114,8 @@ def subscribe(tx: Tx, *, client: object, plan: object) -> SubscriptionInfo:
         client_id=row.id, plan_id=plan_row.id, status="active", started_at=tx.now, ended_at=None,
         plan_name=plan_row.name, fee=plan_row.fee, anchor=plan_row.anchor,
         anchor_day=anchor_day_for(tx.now, anchor, tx.tz), addons=plan_row.addons,
-        due_days=plan_row.due_days, alert_thresholds=plan_row.alert_thresholds)
+        due_days=plan_row.due_days, alert_thresholds=plan_row.alert_thresholds,
+        increment_first=plan_row.increment_first, increment_next=plan_row.increment_next)
     session.add(sub)
     if previous is not None:
         previous.status, previous.ended_at = "cancelled", tx.now
@@ -286,7 +288,8 @@ def add_campaign(tx: Tx, *, client: object, name: str, resource: object) -> Camp
                         created_at=tx.now, updated_at=tx.now)
     session.add(campaign)
     session.flush()
-    tx.audit("campaign.add", "campaign", campaign.id, client=row.name, name=campaign.name)
+    tx.audit_about([row.id], "campaign.add", "campaign", campaign.id, client=row.name,
+                   name=campaign.name)
     return _campaign_info(campaign, row.name)
 
 
@@ -321,7 +324,8 @@ def change_campaign(tx: Tx, *, campaign_id: int, action: str) -> CampaignInfo:
     campaign.status, campaign.updated_at = target, tx.now
     client = session.get(Client, campaign.client_id)
     assert client is not None
-    tx.audit(f"campaign.{action}", "campaign", campaign.id, status=target)
+    tx.audit_about([campaign.client_id], f"campaign.{action}", "campaign", campaign.id,
+                   status=target)
     return _campaign_info(campaign, client.name)
 
 
@@ -341,44 +345,17 @@ def list_campaigns(tx: Tx, client: object = None) -> list[CampaignInfo]:
 # -- reading ------------------------------------------------------------------------------
 @read_op
 def list_clients(tx: Tx) -> list[ClientSummary]:
-    """Every client with plan, blocks, minutes left, wallet and pending money; a few queries."""
-    session, now, tz = tx.session, tx.now, tx.tz
-    plans = dict(session.execute(select(Subscription.client_id, Subscription.plan_name).where(
-        Subscription.status == "active")).all())
-    minutes_left: dict[int, Decimal] = {}
-    for client_id, included, used in session.execute(
-            select(Period.client_id, PeriodUsage.included, PeriodUsage.included_used)
-            .join(PeriodUsage, PeriodUsage.period_id == Period.id)
-            .where(Period.closed_at.is_(None), PeriodUsage.resource == "minutes")):
-        minutes_left[client_id] = max(ZERO, included - used)
-    wallet: dict[int, dict[str, Decimal]] = {}
-    for client_id, resource, remaining, expires in session.execute(
-            select(WalletLot.client_id, WalletLot.resource, WalletLot.remaining,
-                   WalletLot.expires_at).where(WalletLot.remaining != ZERO)):
-        if expires is None or expires > now:
-            slot = wallet.setdefault(client_id, {})
-            slot[resource] = slot.get(resource, ZERO) + remaining
-    blocked: dict[int, list[str]] = {}
-    for client_id, resource in session.execute(select(
-            ResourceState.client_id, ResourceState.resource).where(ResourceState.blocked)):
-        blocked.setdefault(client_id, []).append(resource)
-    pending: dict[int, Decimal] = {}
-    overdue: dict[int, int] = {}
-    for client_id, amount, due in session.execute(select(
-            PaymentRequest.client_id, PaymentRequest.amount, PaymentRequest.due_date).where(
-            PaymentRequest.status == "pending")):
-        pending[client_id] = pending.get(client_id, ZERO) + amount
-        if is_overdue("pending", due, now, tz):
-            overdue[client_id] = overdue.get(client_id, 0) + 1
-    order = {r.value: i for i, r in enumerate(RESOURCES)}
-    return [ClientSummary(
-        id=cid, name=name, email=email, plan=plans.get(cid),
-        blocked=tuple(sorted(blocked.get(cid, []), key=order.__getitem__)),
-        included_minutes_left=minutes_left.get(cid) if cid in plans else None,
-        wallet=wallet.get(cid, {}), pending_amount=pending.get(cid, ZERO),
-        overdue=overdue.get(cid, 0))
-        for cid, name, email in session.execute(
-            select(Client.id, Client.name, Client.email).order_by(Client.name_key))]
+    """Every client with plan, blocks, minutes left, wallet and pending money."""
+    summaries = []
+    for cid, name, email, plan, allowed, held, blocked, due, overdue in \
+            client_list_rows.in_tx(tx):
+        minutes = next(((i, used) for r, i, used in allowed if r == "minutes"), None)
+        summaries.append(ClientSummary(
+            id=cid, name=name, email=email, plan=plan, blocked=blocked,
+            included_minutes_left=None if plan is None else
+            max(ZERO, minutes[0] - minutes[1]) if minutes else ZERO,
+            wallet=dict(held), pending_amount=due, overdue=overdue))
+    return summaries
 
 
 @read_op
@@ -439,7 +416,7 @@ def client_detail(tx: Tx, client: object) -> ClientDetail:
         id=row.id, name=row.name, email=row.email,
         blocked=tuple(r.value for r in RESOURCES if blocked.get(r.value)),
         subscription=sub, resources=resources, lots=tuple(lots), campaigns=campaigns,
-        assigned_packs=packs, alerts=alerts)
+        assigned_packs=packs, alerts=alerts, identifiers=identifiers_of(session, row.id))
 
 
 @read_op
@@ -448,5 +425,5 @@ def client_names(tx: Tx) -> list[tuple[int, str]]:
 
 
 __all__ = ["CAMPAIGN_STATUSES", "Resource", "add_campaign", "add_client", "assign_packs", "cancel",
-           "change_campaign", "client_detail", "client_names", "edit_client", "list_campaigns",
-           "list_clients", "set_assigned_packs", "subscribe", "unassign_pack"]
+           "change_campaign", "client_detail", "client_list_rows", "client_names", "edit_client",
+           "list_campaigns", "list_clients", "set_assigned_packs", "subscribe", "unassign_pack"]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from quotadesk.db.files import output_error, private_output
 from quotadesk.services import billing, clients
 from quotadesk.services.errors import InvalidValue
+from quotadesk.services.results import PaymentInfo
 from quotadesk.services.rules.money import money_text
 from quotadesk.services.rules.quantities import text as quantity_text
 from quotadesk.services.setup import output_file
@@ -52,8 +53,14 @@ def _write(desk: Desk, path: str | os.PathLike[str], header: Sequence[str],
 
 def export_payments(desk: Desk, path: str | os.PathLike[str], client: object = None,
                     status: str | None = None) -> int:
+    return export_payment_rows(desk, path, billing.list_payments(desk, client, status))
+
+
+def export_payment_rows(desk: Desk, path: str | os.PathLike[str],
+                        rows: Sequence[PaymentInfo]) -> int:
+    """Payment requests already read (the window's filtered list), in `export payments`'s
+    columns."""
     tz, currency = desk.timezone, desk.currency
-    rows = billing.list_payments(desk, client, status)
     return _write(desk, path, ["id", "client", "type", "amount", "created", "due", "status", "paid",
                          "overdue", "reference"],
                   ([p.id, safe_cell(p.client), p.type, money_text(p.amount, currency),

@@ -6,8 +6,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from quotadesk.models import (
     Client,
@@ -23,9 +24,9 @@ from quotadesk.models import (
 )
 from quotadesk.services.results import AgencyTotals, VerifyReport
 from quotadesk.services.rules.money import round_money
-from quotadesk.services.rules.periods import is_overdue
+from quotadesk.services.rules.periods import local_date
 from quotadesk.services.rules.quantities import RESOURCES
-from quotadesk.services.rules.rating import lot_expired
+from quotadesk.services.rules.tax import tax_on
 from quotadesk.services.unit_of_work import Tx, read_op
 
 ZERO = Decimal(0)
@@ -40,16 +41,20 @@ def agency_totals(tx: Tx) -> AgencyTotals:
     wallet = {r.value: ZERO for r in RESOURCES}
     never = dict(wallet)
     expiring = dict(wallet)
-    for resource, remaining, expires in session.execute(select(
-            WalletLot.resource, WalletLot.remaining, WalletLot.expires_at).where(
-            WalletLot.remaining != ZERO)):
-        if lot_expired(expires, now):
-            continue
-        wallet[resource] += remaining
-        if expires is None:
-            never[resource] += remaining
-        elif expires <= soon:
-            expiring[resource] += remaining
+    # Counted by equal balance in the database (lots repeat a pack's units), summed exactly
+    # here: a few hundred rows however many clients there are.
+    never_expires = WalletLot.expires_at.is_(None)
+    expires_soon = WalletLot.expires_at <= soon
+    for resource, remaining, no_expiry, soon_gone, count in session.execute(select(
+            WalletLot.resource, WalletLot.remaining, never_expires, expires_soon, func.count())
+            .where(WalletLot.remaining != ZERO, or_(never_expires, WalletLot.expires_at > now))
+            .group_by(WalletLot.resource, WalletLot.remaining, never_expires, expires_soon)):
+        units = remaining * count
+        wallet[resource] += units
+        if no_expiry:
+            never[resource] += units
+        elif soon_gone:
+            expiring[resource] += units
     blocked_rows = session.execute(select(ResourceState.client_id, ResourceState.resource)
                                    .where(ResourceState.blocked)).all()
     by_resource = {r.value: 0 for r in RESOURCES}
@@ -57,13 +62,15 @@ def agency_totals(tx: Tx) -> AgencyTotals:
         by_resource[resource] += 1
     pending_count = overdue_count = 0
     pending_amount = overdue_amount = ZERO
-    for amount, due in session.execute(select(PaymentRequest.amount, PaymentRequest.due_date)
-                                       .where(PaymentRequest.status == "pending")):
-        pending_count += 1
-        pending_amount += amount
-        if is_overdue("pending", due, now, tx.tz):
-            overdue_count += 1
-            overdue_amount += amount
+    late = PaymentRequest.due_date < local_date(now, tx.tz)  # overdue (rules.periods)
+    for amount, overdue, count in session.execute(
+            select(PaymentRequest.amount, late, func.count()).where(
+                PaymentRequest.status == "pending").group_by(PaymentRequest.amount, late)):
+        pending_count += count
+        pending_amount += amount * count
+        if overdue:
+            overdue_count += count
+            overdue_amount += amount * count
     return AgencyTotals(
         clients=session.scalar(select(func.count(Client.id))) or 0,
         active_subscriptions=session.scalar(select(func.count(Subscription.id)).where(
@@ -213,10 +220,11 @@ def verify(tx: Tx) -> VerifyReport:
     overage_sum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for c in counters:
         overage_sum[c.period_id] += c.overage_amount
-    requests = {period_id: amount for period_id, amount in session.execute(
-        select(PaymentRequest.period_id, PaymentRequest.amount).where(
+    requests = {period_id: net for period_id, net in session.execute(
+        select(PaymentRequest.period_id, PaymentRequest.net).where(
             PaymentRequest.type == "Overage"))}
     currency = tx.currency
+    problems += invoice_problems(session, currency)
     for period_id in session.scalars(select(Period.id).where(Period.closed_at.is_not(None))):
         expected = round_money(overage_sum.get(period_id, ZERO), currency)
         got = requests.get(period_id)
@@ -245,3 +253,20 @@ def verify(tx: Tx) -> VerifyReport:
         if cid in active and (free.get((cid, res), ZERO) > 0 or rates.get((cid, res)) is not None):
             problems.append(f"client {cid}: {res} is blocked but has free units or an overage rate")
     return VerifyReport(tuple(problems), checked)
+
+
+def invoice_problems(session: Any, currency: str) -> list[str]:
+    """Every request is an invoice (SPEC §10): numbered 1..N without gap or repeat, and its
+    amount is its net plus the tax at its own rate."""
+    problems = []
+    seqs = sorted(session.scalars(select(PaymentRequest.invoice_seq)))
+    if seqs != list(range(1, len(seqs) + 1)):
+        problems.append(f"invoice numbers: {len(seqs)} requests but the count runs "
+                        f"{seqs[:1]}..{seqs[-1:]} (a gap or a repeat)")
+    for request_id, net, tax, rate, amount in session.execute(select(
+            PaymentRequest.id, PaymentRequest.net, PaymentRequest.tax, PaymentRequest.tax_rate,
+            PaymentRequest.amount)):
+        if amount != net + tax or tax != tax_on(net, rate, currency):
+            problems.append(f"payment request {request_id}: amount {amount} is not net {net} "
+                            f"plus {rate} % tax")
+    return problems

@@ -20,6 +20,7 @@ class PlanInfo:
     addons: bool
     due_days: int
     alerts: tuple[int, ...]
+    increments: tuple[int, int] = (1, 1)  # voice billing increments, FIRST/NEXT seconds
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class ClientDetail:
     campaigns: tuple[CampaignInfo, ...]
     assigned_packs: tuple[PackInfo, ...]
     alerts: tuple[AlertInfo, ...] = ()
+    identifiers: tuple[str, ...] = ()  # what usage sources call the client (SPEC §11)
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ class ImportResult:
     #: Why the import stopped part-way (the disk is full, the file became unreadable), or
     #: None: it read the whole file. The counts are what was recorded before the stop.
     stopped: str | None = None
+    #: Records the source says are not billable (unanswered calls, failed messages; §11).
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -238,17 +242,37 @@ class PaymentInfo:
     paid_at: datetime | None
     overdue: bool
     reference: str
+    #: The invoice it is (SPEC §10): amount = net + tax, at `tax_rate` percent.
+    invoice_number: str = ""
+    net: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    tax_rate: Decimal = Decimal(0)
+    tax_name: str = ""
+    #: Made by an automatic top-up (SPEC §12).
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
-class OutboxEmail:
+class OutboxMessage:
+    """One e-mail of the outbox (SPEC §9)."""
+
     id: int
-    client: str
-    to_address: str
+    client: str | None
+    client_id: int | None
+    to: str | None
     subject: str
-    body: str
+    kind: str
+    status: str
+    attempts: int
     created_at: datetime
     sent_at: datetime | None
+    next_attempt_at: datetime | None
+    error: str | None
+    reply: str | None
+    body: str
+    html_body: str | None
+    message_id: str
+    attachment: str | None
 
 
 @dataclass(frozen=True)
@@ -261,6 +285,10 @@ class HistoryRow:
     amount: Decimal | None
     status: str | None
     expires_at: datetime | None
+    #: A purchase made by an automatic top-up (SPEC §12).
+    automatic: bool = False
+    #: Why the units were revoked (a `revoked` row).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

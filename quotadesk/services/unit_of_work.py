@@ -6,19 +6,20 @@ from __future__ import annotations
 import getpass
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from quotadesk.db import Database, open_database
-from quotadesk.models import AuditEntry, Setting
+from quotadesk.models import AuditClient, AuditEntry, Setting
+from quotadesk.models.base import table_of
 from quotadesk.services.changes import committed
 from quotadesk.services.errors import ClockBehind, DatabaseBusy, DatabaseNotInitialised
 
@@ -48,6 +49,7 @@ class Desk:
     #: What went wrong while opening that did not stop it (a failed daily backup), for the
     #: window to say in a dialog.
     startup_problems: list[str] = field(default_factory=list)
+    _actor_known: bool = False
 
     @classmethod
     def open(cls, path_or_url: str | None = None, clock: Clock = system_clock) -> Desk:
@@ -62,6 +64,15 @@ class Desk:
 
     def forget_settings(self) -> None:
         self._settings = None
+
+    def actor_in(self, session: Session) -> str:
+        """Who the audit log says acted (SPEC §12): the operating-system user on SQLite, the
+        database role on PostgreSQL (asked of the server once)."""
+        if not self._actor_known:
+            if session.get_bind().dialect.name == "postgresql":
+                self.actor = str(session.execute(text("SELECT current_user")).scalar_one())
+            self._actor_known = True
+        return self.actor
 
     @property
     def initialised(self) -> bool:
@@ -111,10 +122,27 @@ class Tx:
         return self.desk.timezone
 
     def audit(self, action: str, entity: str, entity_id: object = None, **detail: Any) -> None:
+        """One audit entry for this write (SPEC §12)."""
+        self.audit_about((), action, entity, entity_id, **detail)
+
+    def audit_about(self, clients: Iterable[int], action: str, entity: str,
+                    entity_id: object = None, **detail: Any) -> None:
+        """One audit entry for this write (SPEC §12), about `clients` (and the client that is
+        its entity): `audit --client` finds it by them."""
+        audit_id = self.new_id(AuditEntry.__table__)
         self.session.add(AuditEntry(
-            at=self.now, actor=self.desk.actor, action=action, entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
+            id=audit_id, at=self.now, actor=self.desk.actor_in(self.session), action=action,
+            entity=entity, entity_id=None if entity_id is None else str(entity_id),
             detail=json.dumps(detail, default=str, ensure_ascii=False, sort_keys=True)))
+        linked = set(clients)
+        if entity == "client" and isinstance(entity_id, int):
+            linked.add(entity_id)
+        if linked:
+            self.session.flush()  # the entry first: the links refer to it
+            # One statement, without the ORM (a rollover's entry is about every client).
+            self.session.connection().execute(
+                insert(table_of(AuditClient)),
+                [{"audit_id": audit_id, "client_id": client_id} for client_id in sorted(linked)])
 
     def new_id(self, table: Any) -> int:
         """A primary key for a row this transaction will bulk-insert into `table`."""

@@ -27,8 +27,7 @@ from quotadesk.services.errors import (
 )
 from quotadesk.services.references import clean_text, find, record_id
 from quotadesk.services.results import ApplyResult, LedgerRow, RevokeResult
-from quotadesk.services.rules.account import Lot
-from quotadesk.services.rules.periods import add_months, due_date, local_date
+from quotadesk.services.rules.topup import PackTerms
 from quotadesk.services.unit_of_work import Tx, read_op, write_op
 
 PAYMENT_STATUSES = ("pending", "paid")
@@ -95,28 +94,17 @@ def apply_pack(tx: Tx, *, client: object, pack: object, status: str,
         PackAssignment.client_id == row.id, PackAssignment.pack_id == pack_row.id))
     if assigned is None:
         raise PackNotAssigned(f"pack: {pack_row.name!r} is not assigned to {row.name!r}", "pack")
-    application_id = journal.new_id(PackApplication)
-    session.add(PackApplication(id=application_id, key=key, client_id=row.id,
-                                pack_id=pack_row.id, status=status, applied_at=tx.now))
-    session.flush()
-    expires = (add_months(tx.now, pack_row.expires_months, tx.tz)
-               if pack_row.expires_months is not None else None)
-    lot = Lot(id=journal.new_id(WalletLot), pack_id=pack_row.id, resource=pack_row.resource,
-              units=pack_row.units, remaining=pack_row.units, applied_at=tx.now,
-              expires_at=expires)
-    book.credit(lot, application_id, tx.now)
-    request_id = None
-    if pack_row.price > 0:
-        request_id = journal.payment_request(
-            client_id=row.id, type="Pack", amount=pack_row.price, created_at=tx.now,
-            due=due_date(tx.now, terms.due_days, tx.tz), status=status,
-            paid_at=tx.now if status == "paid" else None,
-            reference=f"Pack · {pack_row.name} · {local_date(tx.now, tx.tz):%Y-%m-%d}",
-            application_id=application_id)
+    # The same application an automatic top-up makes (rules/account.py: apply_pack).
+    lot_id, request_id = book.apply_pack(pack_terms(pack_row), status, key)
     journal.flush()
-    tx.audit("pack.apply", "client", row.id, pack=pack_row.name, lot=lot.id, status=status,
+    tx.audit("pack.apply", "client", row.id, pack=pack_row.name, lot=lot_id, status=status,
              key=key, payment_request=request_id)
-    return ApplyResult(lot.id, request_id, _message(status, request_id))
+    return ApplyResult(lot_id, request_id, _message(status, request_id))
+
+
+def pack_terms(pack: AddonPack) -> PackTerms:
+    return PackTerms(pack.id, pack.name, pack.resource, pack.units, pack.price,
+                     pack.expires_months)
 
 
 @write_op
@@ -137,7 +125,7 @@ def revoke_lot(tx: Tx, *, lot_id: int, reason: str) -> RevokeResult:
         raise InvalidValue(f"lot: lot {lot_id} has no unused units left to revoke", "lot")
     units = book.revoke(lot, text, tx.now)
     journal.flush()
-    tx.audit("lot.revoke", "lot", lot_id, units=units, reason=text)
+    tx.audit_about([lot_row.client_id], "lot.revoke", "lot", lot_id, units=units, reason=text)
     return RevokeResult(lot_id, units)
 
 

@@ -1,135 +1,48 @@
-"""The client list: search as you type, a status filter, sorting on raw values, and the
-add / edit / cancel actions. Selecting a row opens the client."""
+"""The client list: search as you type, a status filter, sorting by any column, and the
+add / edit / cancel actions. Selecting a row (or double-clicking it) opens the client.
+
+Built for 100,000 clients (`client_list_model`): the first screenful is read and painted
+before the rest arrives; a filter or sort change keeps the client that is open, and when the
+filter hides that client the page stays open and the list says so."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from enum import IntEnum
+import gc
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from quotadesk.services import clients
-from quotadesk.services.results import ClientSummary
-from quotadesk.services.unit_of_work import Desk
-from quotadesk.views.desk_context import DeskContext
-from quotadesk.views.formatting import DASH, Formatter, blocked_list, tr
-from quotadesk.views.ops import Area, Changes
-from quotadesk.views.tables import (
-    RowFilterProxy,
-    RowModel,
-    fit_columns,
-    make_table,
-    refit_soon,
+from quotadesk.views.client_list_model import (
+    STATUS_FILTERS,
+    ClientListing,
+    ClientListModel,
+    ClientRow,
+    load_client_listing,
 )
+from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.ops import Area, Changes
+from quotadesk.views.tables import LEFT, fit_columns, header_width
 from quotadesk.views.widgets import plain_label
 
-ZERO = Decimal(0)
+__all__ = ["STATUS_FILTERS", "ClientListModel", "ClientListPanel", "ClientRow",
+           "load_client_listing"]
 
-
-@dataclass(frozen=True, slots=True)
-class ClientRow:
-    """One client list row, with its display text prepared off the UI thread."""
-
-    id: int
-    name: str
-    email: str
-    plan: str
-    state: str  # "active", "blocked" or "none"
-    blocked: tuple[str, ...]
-    status_text: str
-    minutes_left: Decimal | None
-    minutes_text: str
-    wallet: tuple[Decimal, Decimal, Decimal]
-    wallet_text: str
-    pending: Decimal
-    pending_text: str
-    overdue: int
-    search: str
-
-
-def client_row(s: ClientSummary, fmt: Formatter) -> ClientRow:
-    if s.plan is None:
-        state, status = "none", tr("No subscription")
-    elif s.blocked:
-        state, status = "blocked", tr("Blocked: {resources}").format(
-            resources=blocked_list(s.blocked))
-    else:
-        state, status = "active", tr("Active")
-    wallet = (s.wallet.get("minutes", ZERO), s.wallet.get("sms", ZERO),
-              s.wallet.get("email", ZERO))
-    parts = []
-    for amount, word in zip(wallet, (tr("min"), tr("SMS"), tr("email")), strict=True):
-        if amount:
-            parts.append(f"{fmt.qty(amount)} {word}")
-    return ClientRow(
-        id=s.id, name=s.name, email=s.email or "", plan=s.plan or "", state=state,
-        blocked=s.blocked, status_text=status, minutes_left=s.included_minutes_left,
-        minutes_text=fmt.qty(s.included_minutes_left) if s.included_minutes_left is not None
-        else DASH,
-        wallet=wallet, wallet_text=" · ".join(parts) or DASH, pending=s.pending_amount,
-        pending_text=fmt.money(s.pending_amount) if s.pending_amount else DASH,
-        overdue=s.overdue,
-        search=" ".join((s.name, s.email or "", s.plan or "")).casefold())
-
-
-def load_client_rows(desk: Desk, fmt: Formatter) -> list[ClientRow]:
-    """Worker side of a client list load: the service, then the display text."""
-    return [client_row(s, fmt) for s in clients.list_clients(desk)]
-
-
-class ClientListModel(RowModel[ClientRow]):
-    Column = IntEnum("Column", "NAME PLAN STATUS MINUTES_LEFT WALLET PENDING", start=0)
-
-    numeric = frozenset({Column.MINUTES_LEFT, Column.WALLET, Column.PENDING})
-
-    def headers(self) -> list[str]:
-        return [self.tr("Name"), self.tr("Plan"), self.tr("Status"),
-                self.tr("Included\nminutes left"), self.tr("Wallet\nbalance"),
-                self.tr("Pending\namount")]
-
-    def display(self, row: ClientRow, column: int) -> str:
-        c = self.Column
-        return {c.NAME: row.name, c.PLAN: row.plan or DASH, c.STATUS: row.status_text,
-                c.MINUTES_LEFT: row.minutes_text, c.WALLET: row.wallet_text,
-                c.PENDING: row.pending_text}[c(column)]
-
-    def raw(self, row: ClientRow, column: int) -> Any:
-        c = self.Column
-        return {c.NAME: row.name.casefold(), c.PLAN: row.plan.casefold(),
-                c.STATUS: (row.state, row.blocked), c.MINUTES_LEFT: row.minutes_left,
-                c.WALLET: row.wallet, c.PENDING: row.pending}[c(column)]
-
-    def tone(self, row: ClientRow, column: int) -> str:
-        if column == self.Column.STATUS:
-            return {"blocked": "bad", "none": "muted"}.get(row.state, "ok")
-        if column == self.Column.PENDING and row.overdue:
-            return "bad"
-        return ""
-
-    def tooltip(self, row: ClientRow, column: int) -> str | None:
-        if column == self.Column.PENDING and row.overdue:
-            return self.tr("{count} overdue payment request(s)").format(count=row.overdue)
-        if column == self.Column.NAME:
-            return f"{row.name}\n{row.email}" if row.email else row.name
-        if column in (self.Column.PLAN, self.Column.WALLET):
-            return self.display(row, column)  # whole, where the column is too narrow
-        return None
-
-
-#: The status filter's choices: (key, label); the predicate is in `ClientListPanel`.
-STATUS_FILTERS = ("all", "active", "blocked", "none", "overdue")
+#: Rows read first, so that the window is filled before 100,000 have arrived.
+FIRST_SCREENFUL = 80
 
 
 class _SearchBox(QLineEdit):
@@ -144,6 +57,34 @@ class _SearchBox(QLineEdit):
         super().keyPressEvent(event)
 
 
+def client_table(model: ClientListModel, name: str) -> QTableView:
+    """A read-only, row-selecting, sortable table straight over the model (no proxy: the
+    model filters and sorts itself)."""
+    view = QTableView()
+    view.setObjectName("clientTable")
+    view.setAccessibleName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.setTabKeyNavigation(False)
+    view.setShowGrid(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(28)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(LEFT)
+    view.setProperty("wideColumn", 0)
+    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the name order until clicked
+    view.setSortingEnabled(True)
+    return view
+
+
 class ClientListPanel(QWidget):
     """The left side of the window. Emits `client_selected(id or None)`."""
 
@@ -151,6 +92,7 @@ class ClientListPanel(QWidget):
     add_requested = Signal()
     edit_requested = Signal(int)
     cancel_requested = Signal(int)
+    #: A complete load was shown (the first screenful alone does not count).
     loaded = Signal()
 
     def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
@@ -158,16 +100,15 @@ class ClientListPanel(QWidget):
         self.ctx = ctx
         self.setObjectName("clientListPanel")
         self.model = ClientListModel(self)
-        self.proxy = RowFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
         self._selected: int | None = None
         self._fitted = False  # column widths fitted to the rows, or restored
+        self._generation = 0  # of loads: a first screenful older than the whole is dropped
+        self._shown_generation = -1
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 6, 12)
         layout.setSpacing(8)
-        title = plain_label(self.tr("Clients"), name="panelTitle")
-        layout.addWidget(title)
+        layout.addWidget(plain_label(self.tr("Clients"), name="panelTitle"))
 
         self.search = _SearchBox()
         self.search.setObjectName("clientSearch")
@@ -187,10 +128,14 @@ class ClientListPanel(QWidget):
         row.addWidget(self.status_filter)
         layout.addLayout(row)
 
-        self.table = make_table(self.model, self.tr("Client list"), proxy=self.proxy, stretch=0)
-        self.table.setObjectName("clientTable")
-        fit_columns(self.table, {0: 150, 1: 125, 2: 125, 3: 85, 4: 110, 5: 90})
+        self.table = client_table(self.model, self.tr("Client list"))
+        fit_columns(self.table, {0: 190, 1: 125, 2: 125, 3: 95, 4: 110, 5: 90})
         layout.addWidget(self.table, 1)
+        # Said when the filter hides the client whose page is open (the page stays).
+        self.hidden_notice = plain_label("", wrap=True, name="hint")
+        self.hidden_notice.setObjectName("hiddenNotice")
+        self.hidden_notice.hide()
+        layout.addWidget(self.hidden_notice)
 
         bottom = QHBoxLayout()
         self.count = QLabel()
@@ -210,18 +155,12 @@ class ClientListPanel(QWidget):
         self.search.down.connect(self._focus_table)
         self.status_filter.currentIndexChanged.connect(self._filter_changed)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        # A filter change can insert or remove rows in many ranges: count once afterwards.
-        self._count_timer = QTimer(self)
-        self._count_timer.setSingleShot(True)
-        self._count_timer.setInterval(0)
-        self._count_timer.timeout.connect(self._update_count)
-        for signal in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved,
-                       self.proxy.layoutChanged):
-            signal.connect(lambda *_args: self._count_timer.start())
+        self.model.modelReset.connect(self._after_reset)
         self.add_button.clicked.connect(self.add_requested)
         self.edit_button.clicked.connect(self._edit)
         self.cancel_button.clicked.connect(self._cancel)
-        self.table.doubleClicked.connect(lambda _i: self._edit())
+        # Double-click opens the client (Edit… is the button beside the list).
+        self.table.doubleClicked.connect(self._open_row)
         ctx.changed.connect(self._on_changed)
         self._update_buttons()
         self._update_count()
@@ -233,49 +172,100 @@ class ClientListPanel(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        desk, fmt = self.ctx.desk, self.ctx.fmt
+        desk, locale = self.ctx.desk, self.ctx.fmt.locale
+        self.model.fmt = self.ctx.fmt
+        self._generation += 1
+        generation = self._generation
         if desk is None:
-            self.model.set_rows([])
+            self.model.set_listing(ClientListing([], [], b"", [], {}))
+            self._update_count()
             return
-        self.ctx.run_op(self, lambda: load_client_rows(desk, fmt), self._loaded,
+        if not self.model.total():
+            # An empty list (a desk just opened): a screenful first, read in a moment.
+            self.ctx.run_op(self, lambda: load_client_listing(desk, locale, FIRST_SCREENFUL),
+                            lambda listing: self._loaded(listing, generation),
+                            latest="client-list-first", label=self.tr("Loading clients"))
+        self.ctx.run_op(self, lambda: load_client_listing(desk, locale),
+                        lambda listing: self._loaded(listing, generation),
                         latest="client-list", label=self.tr("Loading clients"))
 
-    def _loaded(self, rows: list[ClientRow]) -> None:
-        self.model.set_rows(rows)
-        if not self._fitted and rows:
-            # Once, unless the widths a person set last time were restored: every plan name
-            # and wallet balance readable, the last column taking what is left.
-            # After this event: the layout has given the table its width by then.
-            refit_soon(self.table, self.model)
+    def _loaded(self, listing: ClientListing, generation: int) -> None:
+        if generation < self._shown_generation or (
+                generation == self._shown_generation and not listing.complete):
+            return  # a first screenful after the whole list, or an older load
+        self._shown_generation = generation
+        self.model.set_listing(listing)
+        if not listing.complete:
+            self._update_count()
+            return
+        # The rows stay until the next load: out of the collector's way (a full collection
+        # over 100,000 rows is a pause of the UI thread), as Instagram does with gc.freeze.
+        gc.freeze()
+        if not self._fitted and listing.rows:
+            # Once, unless the widths a person set last time were restored.
+            QTimer.singleShot(0, self.table, self.fit_columns)
             self._fitted = True
         self._reselect()
         self._update_buttons()
         self._update_count()
         self.loaded.emit()
 
-    # -- filtering ---------------------------------------------------------------------------
-    def _filter_changed(self) -> None:
-        needle = self.search.text().strip().casefold()
-        status = self.status_filter.currentData() or "all"
-        if not needle and status == "all":
-            self.proxy.set_predicate(None)
-        else:
-            def accept(row: ClientRow) -> bool:
-                if needle and needle not in row.search:
-                    return False
-                if status == "all":
-                    return True
-                if status == "overdue":
-                    return row.overdue > 0
-                return row.state == status
+    def fit_columns(self) -> None:
+        """Every column as wide as its longest text among the first rows shown, names whole
+        (up to 260 pixels); where that is more than the list has room for, the allowance,
+        plan, wallet and status columns give way first (their tooltips hold the whole
+        text), the names last."""
+        view, model, c = self.table, self.model, ClientListModel.Column
+        metrics = QFontMetrics(view.font())
+        rows = model.rows[:300]
+        widths = []
+        for column in range(model.columnCount()):
+            longest = max((metrics.horizontalAdvance(model.display(row, column))
+                           for row in rows), default=0)
+            cap = 260 if column == c.NAME else 200
+            widths.append(max(min(cap, longest + 16), header_width(view, column)))
+        last = len(widths) - 1  # it stretches, never narrower than its header's own hint
+        widths[last] = max(widths[last], view.horizontalHeader().sectionSizeHint(last))
+        room = view.viewport().width()
+        if not view.verticalScrollBar().isVisible():
+            room -= view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        excess = sum(widths) - room
+        for column in (c.INCLUDED_LEFT, c.PLAN, c.WALLET, c.STATUS, c.NAME):
+            if excess <= 0:
+                break
+            floor = max(header_width(view, column), 140 if column == c.NAME else 80)
+            give = min(excess, max(0, widths[column] - floor))
+            widths[column] -= give
+            excess -= give
+        for column in range(last):
+            view.setColumnWidth(column, widths[column])
 
-            self.proxy.set_predicate(accept)
+    # -- filtering and sorting ---------------------------------------------------------------
+    def _filter_changed(self) -> None:
+        self.model.set_filter(self.search.text().strip().casefold(),
+                              self.status_filter.currentData() or "all")
+
+    def _after_reset(self) -> None:
+        """A filter, sort or load replaced the rows: the open client stays selected (and in
+        view) if shown; if the filter hides it, its page stays open and the list says so."""
+        self._reselect()
         self._update_count()
 
     def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count.setText(self.tr("{shown} of {total} clients").format(shown=shown, total=total)
-                           if shown != total else self.tr("{total} clients").format(total=total))
+        shown, total = self.model.rowCount(), self.model.total()
+        if not self.model.listing.complete and total:
+            self.count.setText(self.tr("Loading clients…"))
+        elif shown != total:
+            self.count.setText(self.tr("{shown} of {total} clients").format(
+                shown=f"{shown:,}", total=f"{total:,}"))
+        else:
+            self.count.setText(self.tr("{total} clients").format(total=f"{total:,}"))
+        hidden = self._selected is not None and self.model.row_of(self._selected) is None \
+            and self.model.listing.complete
+        client = self.model.client(self._selected) if hidden and self._selected else None
+        self.hidden_notice.setText(self.tr("{name} is hidden by the filter").format(
+            name=client.name) if client else "")
+        self.hidden_notice.setVisible(client is not None)
 
     # -- selection ---------------------------------------------------------------------------
     def selected_id(self) -> int | None:
@@ -288,47 +278,57 @@ class ClientListPanel(QWidget):
             self.table.selectionModel().clearCurrentIndex()
             self._set_selected(None)
             return
-        source_row = self.model.row_of(client_id)
-        if source_row is None:
+        if self.model.client(client_id) is None:
             return
-        index = self.proxy.mapFromSource(self.model.index(source_row, 0))
-        if not index.isValid():
+        if self.model.row_of(client_id) is None:
             self.search.clear()
             self.status_filter.setCurrentIndex(0)
-            index = self.proxy.mapFromSource(self.model.index(source_row, 0))
-        self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.scrollTo(index)
+        self._set_selected(client_id)
+        self._reselect()
 
     def _reselect(self) -> None:
-        if self._selected is not None and self.model.row_of(self._selected) is not None:
-            current = self.table.selectionModel().currentIndex()
-            row = self.proxy.row_at(current.row()) if current.isValid() else None
-            if row is None or row.id != self._selected:
-                QTimer.singleShot(0, lambda: self.select_client(self._selected))
+        if self._selected is None:
+            return
+        if self.model.listing.complete and self.model.client(self._selected) is None:
+            self._set_selected(None)  # the client is gone (restored from an older backup)
+            return
+        row = self.model.row_of(self._selected)
+        selection = self.table.selectionModel()
+        if row is None:
+            selection.clearSelection()
+            return
+        index = self.model.index(row, 0)
+        if selection.currentIndex().row() != row or not selection.isRowSelected(row):
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
-        row = self.proxy.row_at(current.row()) if current.isValid() else None
-        self._set_selected(row.id if row is not None else None)
+        client = self.model.client_at(current.row()) if current.isValid() else None
+        if client is not None:  # (a reset clears the current row: the client stays open)
+            self._set_selected(client.id)
 
-    def _set_selected(self, client_id: int | None) -> None:
+    def _open_row(self, index: Any) -> None:
+        client = self.model.client_at(index.row()) if index.isValid() else None
+        if client is not None:
+            self._set_selected(client.id, force=True)
+
+    def _set_selected(self, client_id: int | None, force: bool = False) -> None:
         changed = client_id != self._selected
         self._selected = client_id
         self._update_buttons()
-        if changed:
+        self._update_count()
+        if changed or force:
             self.client_selected.emit(client_id)
 
     def _update_buttons(self) -> None:
-        has = self._selected is not None
-        self.edit_button.setEnabled(has)
-        row_number = self.model.row_of(self._selected) if has else None
-        subscribed = row_number is not None and self.model.rows[row_number].state != "none"
-        self.cancel_button.setEnabled(subscribed)
+        client = self.model.client(self._selected) if self._selected is not None else None
+        self.edit_button.setEnabled(client is not None)
+        self.cancel_button.setEnabled(client is not None and client.plan is not None)
 
     def _focus_table(self) -> None:
         self.table.setFocus(Qt.FocusReason.TabFocusReason)
-        if not self.table.currentIndex().isValid() and self.proxy.rowCount():
+        if not self.table.currentIndex().isValid() and self.model.rowCount():
             self.table.selectRow(0)
 
     def _edit(self) -> None:
@@ -340,11 +340,11 @@ class ClientListPanel(QWidget):
             self.cancel_requested.emit(self._selected)
 
     def row(self, client_id: int) -> ClientRow | None:
-        number = self.model.row_of(client_id)
-        return None if number is None else self.model.rows[number]
+        client = self.model.client(client_id)
+        return None if client is None else self.model.client_row(client)
 
     def names(self) -> list[tuple[int, str]]:
-        return [(r.id, r.name) for r in self.model.rows]
+        return [(r.id, r.name) for r in self.model.listing.rows]
 
     # -- settings --------------------------------------------------------------------------
     def save_state(self, settings: QSettings) -> None:

@@ -26,6 +26,7 @@ from quotadesk.services.results import ClientInfo, RolloverResult
 from quotadesk.services.unit_of_work import fixed_clock
 from quotadesk.services.usage import parse_time
 from quotadesk.views.agency_card import AgencyCard
+from quotadesk.views.audit_screen import AuditLogDialog
 from quotadesk.views.client_list import ClientListPanel
 from quotadesk.views.client_page.page import ClientPage
 from quotadesk.views.database_actions import DatabaseActions
@@ -33,10 +34,15 @@ from quotadesk.views.desk_context import DeskContext, DeskFacts
 from quotadesk.views.dialogs.about import AboutDialog
 from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
 from quotadesk.views.dialogs.client import ClientDialog
+from quotadesk.views.dialogs.settings import SettingsDialog
 from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
 from quotadesk.views.dialogs.usage import ImportUsageDialog, RecordUsageDialog, run_rollover
+from quotadesk.views.integrity_watch import after_integrity_check
+from quotadesk.views.mail_status import MailStatus
 from quotadesk.views.ops import Changes
-from quotadesk.views.widgets import plain_label
+from quotadesk.views.outbox_screen import OutboxDialog
+from quotadesk.views.payments_screen import PaymentsScreen
+from quotadesk.views.widgets import ShortcutsFirst, plain_label, refusal_text
 
 D = TypeVar("D", bound=QDialog)
 
@@ -68,7 +74,7 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([830, 670])
+        self.splitter.setSizes([900, 600])  # the list's six columns, the agency card's tiles
         self.setCentralWidget(self.splitter)
 
         self._make_actions()
@@ -81,6 +87,9 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.client_list.edit_requested.connect(self.edit_client)
         self.client_list.cancel_requested.connect(self.cancel_subscription)
         self.client_list.loaded.connect(self._list_loaded)
+        self.agency.load_after(self.client_list.loaded)
+        self.shortcuts_first = ShortcutsFirst([self.record_action.shortcut()], self)
+        self.client_list.search.installEventFilter(self.shortcuts_first)
         self.client_page.message.connect(self.say)
         ctx.busy_changed.connect(self._busy_changed)
         ctx.changed.connect(self._desk_changed)
@@ -132,10 +141,21 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.portal_action = a(self.tr("Client &portal preview"), self.show_portal, "Ctrl+P",
                                sp.SP_FileDialogInfoView)
         self.about_action = a(self.tr("&About QuotaDesk"), self.about)
+        self.payments_action = a(self.tr("&Payment requests…"), self.open_payments,
+                                 "Ctrl+Shift+Y", sp.SP_FileDialogListView,
+                                 self.tr("Every client's payment requests"))
+        self.audit_action = a(self.tr("&Audit log…"), self.open_audit, "Ctrl+Shift+L", None,
+                              self.tr("Who changed what, when"))
+        self.outbox_action = a(self.tr("&Outbox…"), self.open_outbox, "Ctrl+Shift+O", None,
+                               self.tr("E-mails owed to clients: waiting, sent, failed"))
+        self.settings_action = a(self.tr("&Settings…"), self.open_settings,
+                                 QKeySequence.StandardKey.Preferences, None,
+                                 self.tr("The agency, the mail server, tax, templates"))
         self.desk_actions = [self.backup_action, self.restore_action, self.add_client_action,
                              self.plans_action,
                              self.packs_action, self.record_action, self.import_action,
-                             self.rollover_action, self.agency_action]
+                             self.rollover_action, self.agency_action, self.payments_action,
+                             self.audit_action, self.outbox_action, self.settings_action]
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -143,6 +163,8 @@ class MainWindow(DatabaseActions, QMainWindow):
         file.addActions([self.new_db_action, self.open_db_action])
         file.addSeparator()
         file.addActions([self.backup_action, self.restore_action])
+        file.addSeparator()
+        file.addAction(self.settings_action)
         file.addSeparator()
         file.addAction(self.quit_action)
         clients_menu = bar.addMenu(self.tr("&Clients"))
@@ -153,6 +175,8 @@ class MainWindow(DatabaseActions, QMainWindow):
         usage = bar.addMenu(self.tr("&Usage"))
         usage.addActions([self.record_action, self.import_action])
         billing_menu = bar.addMenu(self.tr("&Billing"))
+        billing_menu.addActions([self.payments_action, self.outbox_action, self.audit_action])
+        billing_menu.addSeparator()
         billing_menu.addAction(self.rollover_action)
         help_menu = bar.addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
@@ -177,7 +201,12 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.clock_label = plain_label("", name="statusPart")
         self.desk_label = plain_label("", name="statusPart")
         self.db_label = plain_label(self.tr("No database open"), name="statusPart")
-        for label in (self.busy_label, self.clock_label, self.desk_label, self.db_label):
+        self.mail_label = plain_label("", name="statusPart")
+        self.mail_label.setObjectName("mailStatus")
+        self.mail_label.hide()
+        self.mail = MailStatus(self.ctx, self.mail_label)
+        for label in (self.busy_label, self.mail_label, self.clock_label, self.desk_label,
+                      self.db_label):
             status.addPermanentWidget(label)
 
     def adopt(self, facts: DeskFacts, *, rollover: bool = True) -> None:
@@ -192,6 +221,8 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.client_page.show_client(None)
         self.stack.setCurrentWidget(self.agency)
         self.ctx.adopt(facts)
+        if not facts.read_only:
+            self.mail.start()
         self._remember_database(facts.desk.database.url)
         self.db_label.setText(self._db_text())
         self.desk_label.setText(f"{facts.currency} · {facts.timezone}")
@@ -209,12 +240,30 @@ class MainWindow(DatabaseActions, QMainWindow):
                 "{name} is read-only: it is open read-only, to look at; nothing can be "
                 "changed in it, and no rollover runs. To work in it, move it (or copy it) to a "
                 "folder you can write to.").format(name=facts.shown))
-        elif rollover:
-            run_rollover(self.ctx, self, self._rolled_over, quiet=True)
+        # The integrity check may still run beside the first reads (SPEC §8): the rollover,
+        # a write, starts once the file is known sound; a damaged file is refused then.
+        after_integrity_check(
+            self, facts.desk, (lambda: run_rollover(self.ctx, self, self._rolled_over,
+                                                    quiet=True))
+            if rollover and not facts.read_only else None, self._found_damaged,
+            lambda why: self.show_notice(why, self.tr("Today's automatic backup failed")))
         if problems:
             self.show_notice("\n\n".join(problems),
                              self.tr("Opened read-only") if facts.read_only else
                              self.tr("Today's automatic backup failed"))
+
+    def _found_damaged(self, refusal: QuotaDeskError, database: str) -> None:
+        """The check beside the first reads found the file damaged: closed, and refused as
+        an open would have refused it (File → Restore… puts a backup in its place)."""
+        desk, self.ctx.desk = self.ctx.desk, None
+        self.client_page.show_client(None)
+        self.stack.setCurrentWidget(self.agency)
+        self.ctx.changed.emit(Changes.everything())
+        if desk is not None:
+            self.ctx.wait_idle()
+            desk.close()
+        self.setWindowTitle(self.tr("QuotaDesk"))
+        self._open_refused(database, refusal)
 
     def show_notice(self, text: str, status: str) -> None:
         """Something true the user should know that stopped nothing (read-only, a failed
@@ -309,6 +358,18 @@ class MainWindow(DatabaseActions, QMainWindow):
     def open_packs(self) -> PacksDialog | None:
         return self._open_on_desk("packs", lambda: PacksDialog(self.ctx, self))
 
+    def open_payments(self) -> PaymentsScreen | None:
+        return self._open_on_desk("payments", lambda: PaymentsScreen(self.ctx, self))
+
+    def open_audit(self) -> AuditLogDialog | None:
+        return self._open_on_desk("audit", lambda: AuditLogDialog(self.ctx, self))
+
+    def open_outbox(self) -> OutboxDialog | None:
+        return self._open_on_desk("outbox", lambda: OutboxDialog(self.ctx, self))
+
+    def open_settings(self) -> SettingsDialog | None:
+        return self._open_on_desk("settings", lambda: SettingsDialog(self.ctx, self))
+
     def record_usage(self) -> RecordUsageDialog | None:
         return self._open_on_desk("record", lambda: RecordUsageDialog(
             self.ctx, self.client_list.names(), self.client_list.selected_id(), self))
@@ -343,8 +404,8 @@ class MainWindow(DatabaseActions, QMainWindow):
 
     def show_refusal(self, refusal: QuotaDeskError) -> None:
         """The window's display of a refusal no panel or dialog showed itself."""
-        self.say(refusal.message)
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Not done"), refusal.message,
+        self.say(refusal_text(refusal))
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Not done"), refusal_text(refusal),
                           QMessageBox.StandardButton.Ok, self)
         box.setObjectName("refusalBox")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -360,7 +421,11 @@ class MainWindow(DatabaseActions, QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            # The first window fits the screen it opens on (a 1366×768 laptop too), and is
+            # wide enough for the agency card beside the list where there is room.
+            screen = self.screen().availableGeometry()
+            self.resize(min(1500, max(1000, screen.width() - 40)),
+                        min(900, max(640, screen.height() - 60)))
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
@@ -378,5 +443,6 @@ class MainWindow(DatabaseActions, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        self.mail.stop()
         self.ctx.wait_idle(10_000)
         super().closeEvent(event)

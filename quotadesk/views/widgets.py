@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QScrollArea,
@@ -27,6 +29,55 @@ from quotadesk.services.errors import QuotaDeskError
 
 if TYPE_CHECKING:
     from quotadesk.views.desk_context import DeskContext
+
+
+def refusal_text(refusal: QuotaDeskError) -> str:
+    """A refusal as the window says it: without the field id the command line starts it with
+    ("packs: select at least one addon pack" reads "Select at least one addon pack"), since
+    the window shows it beside that field or in the panel that made the request."""
+    message = refusal.message
+    head, sep, rest = message.partition(": ")
+    if sep and rest and (head == refusal.field or (
+            head.replace("_", "").isalpha() and head.isascii() and head.islower())):
+        message = rest[:1].upper() + rest[1:]
+    return message
+
+
+class ShortcutsFirst(QObject):
+    """Lets the window's shortcuts win over a line edit's own keys: a search box with focus
+    (at start) takes Ctrl+U as "delete to the line's start" on Linux, and Record usage… never
+    ran. Installed on the line edits that have focus where the window's actions apply."""
+
+    def __init__(self, sequences: list[QKeySequence], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sequences = {s.toString() for s in sequences if not s.isEmpty()}
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination()).toString()
+            if pressed in self.sequences:
+                event.ignore()  # not the line edit's: the window's action runs
+                return True
+        return False
+
+
+def confirm(parent: QWidget, title: str, text: str, accept: str,
+            then: Callable[[], None]) -> QMessageBox:
+    """Ask once before a write that is hard to take back (Mark paid on several requests):
+    `then()` runs if the user accepts (Return does; Escape or Cancel does not). Returned, and
+    kept on `parent.confirm_box`, for tests and screen readers."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel,
+                      parent)
+    box.setObjectName("confirmBox")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    yes = box.addButton(button_text(accept), QMessageBox.ButtonRole.AcceptRole)
+    yes.setObjectName("confirmButton")
+    yes.setAccessibleName(accept)
+    box.setDefaultButton(yes)
+    box.buttonClicked.connect(lambda button: then() if button is yes else None)
+    parent.confirm_box = box  # type: ignore[attr-defined]
+    box.open()
+    return box
 
 
 def plain_label(text: str = "", *, wrap: bool = False, name: str = "",
@@ -303,11 +354,11 @@ class FormDialog(QDialog):
         self.clear_errors()
         entry = self.fields.get(refusal.field)
         if entry is None:
-            self.banner.set(self.tr("Not done"), refusal.message)
+            self.banner.set(self.tr("Not done"), refusal_text(refusal))
             self.banner.show()
             return
         widget, error = entry
-        error.setText(refusal.message)
+        error.setText(refusal_text(refusal))
         error.show()
         widget.setProperty("invalid", True)
         widget.style().unpolish(widget)

@@ -64,7 +64,7 @@ def test_demo_fills_an_empty_database_that_then_verifies_clean(fresh: Cli):
     summary = fresh.ok("demo", "--clients", "2")
     has_keys(summary, {"clients", "plans", "packs", "usage_events"})
     assert all(is_int(v) for v in summary.values())
-    assert (summary["clients"], summary["plans"], summary["packs"]) == (2, 5, 4)
+    assert (summary["clients"], summary["plans"], summary["packs"]) == (2, 5, 5)
     assert summary["usage_events"] > 0
     before = fresh.dump()
     verify, again = parallel([("verify",), ("demo", "--clients", "2")], lambda c: fresh.run(*c))

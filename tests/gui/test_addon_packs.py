@@ -66,7 +66,8 @@ def test_assign_with_the_multi_select(qtbot, desk, clock, window):
                                     "Additional SMS - $20.00 (500 credits)"]
     click(qtbot, tab.assign_button)  # nothing selected: refused inline, nothing written
     settle(qtbot, window.ctx)
-    assert "select at least one addon pack" in tab.error.text.text()
+    # Said without the command line's field id (issue 16: no "packs: …" in the window).
+    assert tab.error.text.text() == "Select at least one addon pack"
     # The drop-down is a list of check boxes: Space ticks the current one.
     tab.picker.list.setCurrentRow(0)
     qtbot.keyClick(tab.picker.list, Qt.Key.Key_Space)

@@ -56,7 +56,8 @@ def test_wallet_balances_lots_ledger_and_revoke(qtbot, desk, acme, window):
     dialog = dialog_of(window, RevokeDialog)
     click(qtbot, dialog.accept_button)  # no reason: refused beside the field
     settle(qtbot, window.ctx)
-    assert dialog.isVisible() and "reason" in dialog.error_text("reason")
+    # Beside the field, without the command line's "reason: " (issue 16).
+    assert dialog.isVisible() and dialog.error_text("reason") == "Say why the units are revoked"
     qtbot.keyClicks(dialog.reason, "payment failed")
     with qtbot.waitSignal(dialog.finished):
         click(qtbot, dialog.accept_button)
@@ -69,6 +70,12 @@ def test_wallet_balances_lots_ledger_and_revoke(qtbot, desk, acme, window):
     assert model.index(row_of(lots, "100 Minutes Pack"), LotModel.Column.STATE).data() == (
         "Revoked")
     assert column_texts(tab.ledger_view, LedgerModel.Column.REASON)[0] == "payment failed"
+
+
+def confirm_it(qtbot, tab):
+    from PySide6.QtWidgets import QPushButton
+
+    click(qtbot, tab.confirm_box.findChild(QPushButton, "confirmButton"))
 
 
 def test_payment_requests_mark_paid_failed_and_overdue(qtbot, desk, clock, acme, window):
@@ -85,6 +92,7 @@ def test_payment_requests_mark_paid_failed_and_overdue(qtbot, desk, clock, acme,
 
     click_row(qtbot, view, pack_row)
     click(qtbot, tab.fail_button)
+    confirm_it(qtbot, tab)  # one confirmation (issue 16)
     settle(qtbot, window.ctx)
     pack = next(p for p in billing.list_payments(desk, acme) if p.type == "Pack")
     assert pack.status == "failed"
@@ -93,6 +101,7 @@ def test_payment_requests_mark_paid_failed_and_overdue(qtbot, desk, clock, acme,
     tab.select_request(pack.id)
     assert not tab.fail_button.isEnabled() and tab.pay_button.isEnabled()
     click(qtbot, tab.pay_button)
+    confirm_it(qtbot, tab)
     settle(qtbot, window.ctx)
     assert next(p for p in billing.list_payments(desk, acme) if p.id == pack.id).status == "paid"
     assert view.model().index(row_of(view, "Pack", C.TYPE), C.STATUS).data() == "Paid"

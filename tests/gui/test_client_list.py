@@ -29,7 +29,7 @@ def test_rows_show_plan_status_minutes_wallet_and_pending(qtbot, desk, acme, win
     model = table.model()
     assert model.index(acme_row, C.PLAN).data() == "Voice 500"
     assert model.index(acme_row, C.STATUS).data() == "Active"
-    assert model.index(acme_row, C.MINUTES_LEFT).data() == "380"
+    assert model.index(acme_row, C.MINUTES_LEFT).data() == "380 min"
     assert model.index(acme_row, C.WALLET).data() == "100 min"
     # The Plan fee (49.00) and the pack (15.00) are both pending.
     assert model.index(acme_row, C.PENDING).data() == "$64.00"

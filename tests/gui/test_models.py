@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from quotadesk.services import billing, catalog, clients, usage, wallet
-from quotadesk.views.client_list import ClientListModel, load_client_rows
+from quotadesk.views.client_list import ClientListModel, load_client_listing
 from quotadesk.views.client_page.billing.history import HistoryModel
 from quotadesk.views.client_page.billing.payments import PaymentModel
 from quotadesk.views.client_page.billing.wallet import LedgerModel, LotModel
@@ -35,6 +35,21 @@ def _check(qtmodeltester, model, rows):
     return proxy
 
 
+def _check_client_list(qtmodeltester, listing):
+    """The client list filters and sorts itself (no proxy): checked through each change."""
+    model = ClientListModel()
+    qtmodeltester.check(model)
+    model.set_listing(listing)
+    qtmodeltester.check(model)
+    model.sort(ClientListModel.Column.PENDING, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(model)
+    model.set_filter("no client has this", "all")
+    qtmodeltester.check(model)
+    assert model.rowCount() == 0
+    model.set_filter("", "all")
+    assert model.rowCount() == len(listing.rows)
+
+
 def test_every_model_passes_the_model_tester(qtmodeltester, desk, clock, acme, ctx):
     ctx.adopt(_facts(desk))
     clients.add_campaign(desk, client=acme, name="Calls", resource="minutes")
@@ -45,7 +60,7 @@ def test_every_model_passes_the_model_tester(qtmodeltester, desk, clock, acme, c
     detail = clients.client_detail(desk, acme)
     assert detail.lots and detail.campaigns and detail.alerts
 
-    _check(qtmodeltester, ClientListModel(), load_client_rows(desk, ctx.fmt))
+    _check_client_list(qtmodeltester, load_client_listing(desk, "en_US"))
     _check(qtmodeltester, LotModel(ctx), list(detail.lots))
     _check(qtmodeltester, LedgerModel(ctx), wallet.ledger(desk, acme))
     _check(qtmodeltester, PaymentModel(ctx), billing.list_payments(desk, acme))
@@ -70,7 +85,7 @@ def test_unchanged_rows_update_in_place_and_keep_the_selection(qtbot, desk, acme
     assert not resets
     assert window.client_list.selected_id() == acme
     assert table.selectionModel().currentIndex().row() == 0
-    assert table.model().index(0, ClientListModel.Column.MINUTES_LEFT).data() == "490"
+    assert table.model().index(0, ClientListModel.Column.MINUTES_LEFT).data() == "490 min"
 
 
 def _facts(desk):

@@ -48,6 +48,8 @@ def _world(path: Path, clock: MovableClock, batch_size: int) -> Desk:
     batches spans a month: a period closes with usage in it (overage billed, blocks lifted)."""
     desk = Desk(open_database(path), clock=clock)
     setup.init_database(desk, currency="USD", timezone="UTC")
+    with sqlite3.connect(path) as conn:  # both databases' Message-IDs alike, as their rows
+        conn.execute("UPDATE settings SET value = 'same' WHERE key = 'mail.message_ids'")
     catalog.add_plan(desk, name="Mixed", fee="20.00", included={"minutes": "10", "sms": "3"},
                      overage={"minutes": "0.05"})
     catalog.add_pack(desk, name="SMS 2", resource="sms", units="2", price="1.00")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from quotadesk.models import EmailOutbox
-from quotadesk.services import billing, catalog, clients, reports, usage, wallet
+from quotadesk.services import billing, catalog, clients, outbox, reports, usage, wallet
 from tests.integration.test_rules_support import db_url  # noqa: F401 (fixture)
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -320,20 +320,25 @@ def test_each_alert_queues_an_email_to_the_clients_contact_address(desk):
     use(desk, "sms", "150")
 
     alerts = billing.list_alerts(desk, "Acme")
-    emails = billing.list_outbox(desk, "Acme")
+    emails = [m for m in outbox.list_messages(desk, "Acme") if m.kind == "alert"]
     assert len(alerts) == len(emails) == 4
-    assert {(e.client, e.to_address, e.created_at, e.sent_at) for e in emails} == {
-        ("Acme", "ops@acme.test", T0, None)}
+    assert {(e.client, e.to, e.created_at, e.sent_at, e.status, e.attempts) for e in emails} == {
+        ("Acme", "ops@acme.test", T0, None, "queued", 0)}
     assert len({e.subject for e in emails}) == 4
     with desk.database.session(write=False) as session:
-        outbox = list(session.scalars(select(EmailOutbox).order_by(EmailOutbox.id)))
-    assert sorted(m.alert_id for m in outbox) == sorted(a.id for a in alerts)
+        rows = list(session.scalars(select(EmailOutbox).where(EmailOutbox.kind == "alert")))
+    assert sorted(m.alert_id for m in rows) == sorted(a.id for a in alerts)
 
 
-def test_alerts_without_a_contact_address_queue_no_email(desk):
+def test_alerts_without_a_contact_address_are_listed_failed_at_once(desk):
+    """SPEC §9: a message for a client without an address is listed `failed` at once,
+    attempts 0, `to` null, error "no e-mail address"."""
     subscribed(desk, included={"sms": "10"}, email=None)
 
     use(desk, "sms", "10")
 
     assert len(billing.list_alerts(desk, "Acme")) == 4
-    assert billing.list_outbox(desk, "Acme") == []
+    emails = [m for m in outbox.list_messages(desk, "Acme") if m.kind == "alert"]
+    assert {(m.to, m.status, m.attempts, m.error) for m in emails} == {
+        (None, "failed", 0, "no e-mail address")}
+    assert len(emails) == 4

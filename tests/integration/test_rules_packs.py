@@ -88,13 +88,14 @@ def test_apply_is_refused_with_the_amber_text_when_the_snapshot_has_addons_off(d
     assert clients.client_detail(desk, "Acme").lots == ()
 
 
-def test_turning_addons_on_in_the_plan_needs_a_resubscribe(desk):
+def test_turning_addons_on_in_the_plan_applies_to_current_subscribers(desk):
+    # SPEC §1, §8 (issue 16): add-ons follow the plan product; no re-subscribe needed.
     setup(desk, addons=False)
-    catalog.edit_plan(desk, plan="Voice", addons=True)
-
     with pytest.raises(AddonsDisabled):
         clients.assign_packs(desk, client="Acme", packs=["100 Minutes Pack"])
-    clients.subscribe(desk, client="Acme", plan="Voice")
+    catalog.edit_plan(desk, plan="Voice", addons=True)
+
+    assert clients.client_detail(desk, "Acme").subscription.addons
     added = clients.assign_packs(desk, client="Acme", packs=["100 Minutes Pack"])
 
     assert [p.name for p in added] == ["100 Minutes Pack"]

@@ -149,8 +149,10 @@ def test_editing_a_plan_does_not_change_existing_snapshots(desk, clock):
                       overage={"minutes": "1"}, addons=True, due_days=9, alerts="50")
 
     sub = clients.client_detail(desk, "Acme").subscription
+    # Every term stays as subscribed but Add-on packs · On/Off, which follows the plan
+    # product at once (SPEC §1, §8).
     assert (sub.fee, sub.included["minutes"], sub.overage["minutes"], sub.addons,
-            sub.due_days, sub.alerts) == (D("10.00"), D(100), None, False, 1, (80, 95))
+            sub.due_days, sub.alerts) == (D("10.00"), D(100), None, True, 1, (80, 95))
     clock.set(FEB_1)
     billing.run_rollover(desk)
     assert requests(desk)[-1] == ("Plan", D("10.00"), FEB_1, date(2026, 2, 2))

@@ -165,9 +165,12 @@ def test_unused_qt_modules_and_dev_tools_are_excluded(load_spec: SpecLoader) -> 
     excludes = set(only(load_spec(), "Analysis").kwargs["excludes"])
     for name in ("tkinter", "PySide6.QtWebEngineCore", "PySide6.Qt3DCore", "PySide6.QtQml",
                  "PySide6.QtQuick", "PySide6.QtMultimedia", "PySide6.QtNetwork", "PySide6.QtPdf",
-                 "PySide6.QtCharts", "pytest", "sqlalchemy.testing"):
+                 "pytest", "sqlalchemy.testing"):
         assert name in excludes, name
-    for used in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg"):
+    # The usage charts ship: QtCharts (the Python OpenGL bindings stay out: 9 MB).
+    assert "PySide6.QtOpenGL" in excludes
+    for used in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg",
+                 "PySide6.QtCharts"):
         assert used not in excludes, used
 
 
@@ -181,13 +184,14 @@ def test_filter_drops_unwanted_qt_pieces_and_keeps_the_rest(load_spec: SpecLoade
         ("PySide6/plugins/imageformats/qpdf.dll", "C:/x/qpdf.dll", "BINARY"),
         ("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
         ("PySide6/Qt/translations/qtdeclarative_de.qm", "/x/qtdeclarative_de.qm", "DATA"),
+        # No QTranslator is installed: Qt's own catalogs are never loaded either.
+        ("PySide6/Qt/translations/qtbase_de.qm", "/x/qtbase_de.qm", "DATA"),
     ]
     kept = [
         ("PySide6/Qt/lib/libQt6Widgets.so.6", "/x/libQt6Widgets.so.6", "BINARY"),
         ("PySide6/Qt/plugins/platforms/libqxcb.so", "/x/libqxcb.so", "BINARY"),
         ("PySide6/plugins/platforms/qwindows.dll", "C:/x/qwindows.dll", "BINARY"),
         ("PySide6/Qt/plugins/imageformats/libqsvg.so", "/x/libqsvg.so", "BINARY"),
-        ("PySide6/Qt/translations/qtbase_de.qm", "/x/qtbase_de.qm", "DATA"),
         ("resources/translations/quotadesk_de.qm", "/x/quotadesk_de.qm", "DATA"),
         ("quotadesk/migrations/env.py", "/x/env.py", "DATA"),
     ]
@@ -290,3 +294,60 @@ def test_real_hooks_collect_babel_and_tzdata_data(load_spec: SpecLoader) -> None
     assert ("global.dat", "babel") in dests
     assert ("en.dat", "babel/locale-data") in dests
     assert any(dest.startswith("tzdata/zoneinfo") for _, dest in dests)
+
+
+def test_one_openssl_and_trimmed_babel_data(load_spec: SpecLoader, tmp_path: Path) -> None:
+    import pickle
+
+    ns = load_spec()
+    binaries = [("libcrypto.so.3", "/usr/lib/libcrypto.so.3", "BINARY"),
+                ("libssl.so.3", "/usr/lib/libssl.so.3", "BINARY"),
+                ("psycopg_binary.libs/libcrypto-3a0647ea.so.3", "/x/libcrypto-3a.so.3", "BINARY"),
+                ("psycopg_binary.libs/libssl-6a9b88ec.so.3", "/x/libssl-6a.so.3", "BINARY")]
+    linked = ns["_one_openssl"](binaries)
+    assert linked[:2] == [
+        ("libcrypto.so.3", "psycopg_binary.libs/libcrypto-3a0647ea.so.3", "SYMLINK"),
+        ("libssl.so.3", "psycopg_binary.libs/libssl-6a9b88ec.so.3", "SYMLINK")]
+    assert ns["_one_openssl"](binaries[:2]) == binaries[:2]  # without psycopg: untouched
+    babel = pytest.importorskip("babel")
+    source = Path(babel.__file__).parent / "locale-data" / "de_CH.dat"
+    [(dest, src, kind)] = ns["_trim_babel"]([("babel/locale-data/de_CH.dat", str(source),
+                                              "DATA")], tmp_path)
+    assert (dest, kind) == ("babel/locale-data/de_CH.dat", "DATA")
+    with open(src, "rb") as file:
+        data = pickle.load(file)
+    assert "currency_formats" in data or "number_symbols" in data
+    assert not set(data) & ns["BABEL_UNUSED_KEYS"]
+    assert Path(src).stat().st_size < source.stat().st_size
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ICU data stub is Linux's")
+def test_icu_data_is_replaced_by_the_empty_stub(load_spec: SpecLoader, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler")
+    ns = load_spec()
+    real = tmp_path / "libicudata.so.73"
+    real.write_bytes(b"\0" * 4096)
+    entries = [("PySide6/Qt/lib/libicudata.so.73", str(real), "BINARY"),
+               ("PySide6/Qt/lib/libicuuc.so.73", "/x/libicuuc.so.73", "BINARY")]
+    [(dest, src, kind), other] = ns["_icu_without_data"](entries, tmp_path / "work")
+    assert (dest, kind) == ("PySide6/Qt/lib/libicudata.so.73", "BINARY") and other == entries[1]
+    assert src != str(real) and b"icudt73_dat" in Path(src).read_bytes()
+    monkeypatch.setenv("QUOTADESK_FULL_ICU", "1")
+    assert ns["_icu_without_data"](entries, tmp_path / "work") == entries
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux bundle's rule")
+def test_linux_system_libraries_are_left_to_the_system_but_xcb_helpers_ship(
+        load_spec: SpecLoader) -> None:
+    system_library = load_spec()["_system_library"]
+    for name in ("libX11.so.6", "libglib-2.0.so.0", "libfontconfig.so.1", "libsystemd.so.0",
+                 "libgcc_s.so.1", "libxcb.so.1"):
+        assert system_library(name), name
+    for name in ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxkbcommon-x11.so.0",
+                 "libstdc++.so.6", "libffi.so.8", "libsqlite3.so.0", "libpython3.11.so.1.0",
+                 "PySide6/Qt/lib/libQt6Gui.so.6", "libX11.so.6.extra/whatever"):
+        assert not system_library(name), name

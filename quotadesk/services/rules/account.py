@@ -15,11 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from quotadesk.services.errors import FutureUsage, NoActiveSubscription
 from quotadesk.services.rules.money import round_money
-from quotadesk.services.rules.periods import due_date, local_date, next_boundary
+from quotadesk.services.rules.periods import add_months, due_date, local_date, next_boundary
 from quotadesk.services.rules.plan_terms import PlanTerms
 from quotadesk.services.rules.quantities import RESOURCES, stored
 from quotadesk.services.rules.rating import Split, lot_expired, lot_is_live, rate_usage
 from quotadesk.services.rules.timeline import refuse_if_behind
+from quotadesk.services.rules.topup import (
+    AUTO_TOPUP,
+    Decision,
+    PackTerms,
+    TopupRule,
+    decide,
+    rearm_after_credit,
+    why_idle,
+)
 
 if TYPE_CHECKING:
     from quotadesk.services.account_store import PendingWrites
@@ -112,6 +121,8 @@ class ClientAccount:
     last_event_id: int | None = None
     #: The latest moment recorded for the client (SPEC §8: time runs forward), or None.
     latest: datetime | None = None
+    #: Automatic top-up rules (SPEC §12), checked after each usage event is rated.
+    topups: list[TopupRule] = field(default_factory=list)
 
     # -- reading the state -------------------------------------------------------------
     def wallet(self, resource: str, now: datetime) -> Decimal:
@@ -356,7 +367,34 @@ class ClientAccount:
                 counters.alert_at = None
         if rate is None and (self.blocked[resource] or counters.included_used >= included):
             self.evaluate(resource, at, attempted=True, free_before=None)
+        if self.topups:
+            self._top_up(resource, row_id)
         return split
+
+    def _top_up(self, resource: str, event_row_id: int) -> None:
+        """Automatic top-up, once the event is rated (SPEC §12): in file order, in the same
+        transaction, exactly as an operator's apply, with the actor "auto top-up"."""
+        terms = self.terms
+        assert terms is not None
+        now = self.journal.now
+        for rule in self.topups:
+            if rule.pack.resource != resource:
+                continue
+            decision = decide(rule, self.wallet(resource, now))
+            if decision is Decision.REARM:
+                rule.armed = True
+                self.journal.topup_changed(rule)
+            elif decision is Decision.FIRE and why_idle(rule, True, terms.addons) is None:
+                key = f"{AUTO_TOPUP}:{rule.id}:{event_row_id}"
+                lot_id, request_id = self.apply_pack(rule.pack, rule.status, key,
+                                                     automatic=True)
+                # The top-up itself counts: a pack that brings the wallet to N re-arms.
+                rule.armed = self.wallet(resource, now) >= rule.below
+                self.journal.topup_changed(rule)
+                self.journal.audit(AUTO_TOPUP, "pack.apply", "client", self.client_id,
+                                   (self.client_id,), pack=rule.pack.name, lot=lot_id,
+                                   status=rule.status, key=key, payment_request=request_id,
+                                   below=rule.below, automatic=True)
 
     def _next_alert_at(self, period_id: int, resource: str, thresholds: tuple[int, ...],
                        included: Decimal) -> Decimal:
@@ -370,12 +408,45 @@ class ClientAccount:
         return min(levels) if levels else _NO_ALERT_LEFT
 
     # -- wallet ------------------------------------------------------------------------
+    def apply_pack(self, pack: PackTerms, status: str, key: str, *,
+                   automatic: bool = False) -> tuple[int, int | None]:
+        """Apply a pack now (SPEC §3): a new lot credited, a Pack payment request for its
+        price (none for a free pack), the resource unblocked. The caller checked that the
+        client may buy it. Returns the lot's and the request's ids."""
+        terms = self.terms
+        assert terms is not None
+        journal = self.journal
+        now, tz = journal.now, journal.tz
+        application_id = journal.new_id("pack_applications")
+        journal.pack_application(application_id, key, self.client_id, pack.id, status, now,
+                                 automatic)
+        expires = (add_months(now, pack.expires_months, tz)
+                   if pack.expires_months is not None else None)
+        lot = Lot(id=journal.new_id("wallet_lots"), pack_id=pack.id, resource=pack.resource,
+                  units=pack.units, remaining=pack.units, applied_at=now, expires_at=expires)
+        self.credit(lot, application_id, now)
+        request_id = None
+        if pack.price > 0:
+            reference = f"Pack · {pack.name} · {local_date(now, tz):%Y-%m-%d}"
+            request_id = journal.payment_request(
+                client_id=self.client_id, type="Pack", amount=pack.price, created_at=now,
+                due=due_date(now, terms.due_days, tz), status=status,
+                paid_at=now if status == "paid" else None,
+                reference=f"{reference} · {AUTO_TOPUP}" if automatic else reference,
+                application_id=application_id)
+        return lot.id, request_id
+
     def credit(self, lot: Lot, application_id: int, at: datetime) -> None:
         self.lots[lot.resource].append(lot)
         self._moment(at)
         self.journal.new_lot(self.client_id, lot, application_id)
         self.journal.ledger(self.client_id, lot, "credit", lot.units, at)
         self.evaluate(lot.resource, at, attempted=False, free_before=None)
+        if self.topups:
+            rearm_after_credit(self.topups, lot.resource, self.wallet(lot.resource, at))
+            for rule in self.topups:
+                if rule.dirty:
+                    self.journal.topup_changed(rule)
 
     def revoke(self, lot: Lot, reason: str, at: datetime) -> Decimal:
         before = self.free(lot.resource, at)

@@ -29,6 +29,7 @@ class PlanTerms:
     alerts: tuple[int, ...]  # thresholds in percent, ascending
     included: dict[str, Decimal]  # every resource, 0 where none is included
     overage: dict[str, Decimal | None]  # every resource, None where usage is blocked
+    increments: tuple[int, int] = (1, 1)  # voice billing increments, FIRST/NEXT seconds (§11)
 
     def rate(self, resource: str) -> Decimal | None:
         return self.overage.get(resource)
@@ -57,4 +58,7 @@ def plan_terms(sub: Any, terms: Sequence[Any]) -> PlanTerms:
         anchor_day=sub.anchor_day, addons=sub.addons, due_days=sub.due_days,
         alerts=stored_alerts(sub.alert_thresholds),
         included=dict.fromkeys(NAMES, ZERO) | {t.resource: t.included for t in terms},
-        overage=overage_rates(terms))
+        overage=overage_rates(terms),
+        # (The books of an import read no increments: the import applies them when it reads
+        # the file, from the subscription in force at each event's time.)
+        increments=(getattr(sub, "increment_first", 1), getattr(sub, "increment_next", 1)))

@@ -21,7 +21,7 @@ from quotadesk.services.results import ImportResult, Rejection
 from quotadesk.services.rules.account import ClientAccount
 from quotadesk.services.rules.timeline import refuse_if_behind
 from quotadesk.services.unit_of_work import Tx, write_op
-from quotadesk.services.usage_import.rows import Row, RowParser
+from quotadesk.services.usage_import.rows import LineParser, Row, Skipped
 
 ProgressFn = Callable[[int], None]
 CancelFn = Callable[[], bool]
@@ -31,20 +31,22 @@ class Batch:
     """Consecutive lines of the file: the rows to rate, the lines refused before rating, and
     (once rated) what became of the rows."""
 
-    __slots__ = ("duplicates", "line", "message", "recorded", "refused", "rejected", "rows",
-                 "seen")
+    __slots__ = ("duplicates", "line", "message", "now", "recorded", "refused", "rejected",
+                 "rows", "seen", "skipped")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.rejected: list[Rejection] = []  # lines that did not parse
+        self.skipped = 0  # records the source says are not billable
         self.line = 0  # the last line read into this batch
         self.recorded = self.duplicates = 0
         self.refused: list[Rejection] = []  # rows the rules refused
         self.seen: set[str] = set()  # event ids stored once this batch is
         self.message = b""  # its statements, for the writer process
+        self.now: datetime | None = None  # the clock it was rated at
 
 
-def batches(lines: Iterator[tuple[int, list[str]]], parser: RowParser,
+def batches(lines: Iterator[tuple[int, list[str]]], parser: LineParser,
             size: int, first: int) -> Iterator[Batch]:
     """Batches of `size` rows, the first of `first` and each next one twice the one before
     until `size`."""
@@ -57,14 +59,16 @@ def batches(lines: Iterator[tuple[int, list[str]]], parser: RowParser,
             continue  # a blank line
         try:
             batch.rows.append(parse(line, fields))
-        except QuotaDeskError as error:
+        except Skipped:
+            batch.skipped += 1  # (counted towards the batch: a file of skipped records
+        except QuotaDeskError as error:  # still reports progress and can be cancelled)
             batch.rejected.append(Rejection(line, error.message))
             continue
-        if len(batch.rows) >= limit:
+        if len(batch.rows) + batch.skipped >= limit:
             yield batch
             batch = Batch()
             limit = min(size, limit * 2)
-    if batch.rows or batch.rejected:
+    if batch.rows or batch.rejected or batch.skipped:
         yield batch
 
 
@@ -72,21 +76,24 @@ class Totals:
     """What the committed batches recorded, found duplicate and rejected."""
 
     def __init__(self) -> None:
-        self.recorded = self.duplicates = 0
+        self.recorded = self.duplicates = self.skipped = 0
         self.rejected: list[Rejection] = []
+        self.last_now: datetime | None = None  # the clock of the last batch committed
 
     def add(self, batch: Batch, progress: ProgressFn | None) -> None:
+        self.last_now = batch.now or self.last_now
         self.recorded += batch.recorded
         self.duplicates += batch.duplicates
+        self.skipped += batch.skipped
         self.rejected += batch.rejected
         self.rejected += batch.refused
-        if progress is not None and batch.rows:
+        if progress is not None and (batch.rows or batch.skipped):
             progress(batch.line)
 
     def result(self, cancelled: bool, stopped: str | None = None) -> ImportResult:
         self.rejected.sort(key=lambda r: r.line)
         return ImportResult(self.recorded, self.duplicates, tuple(self.rejected),
-                            cancelled=cancelled, stopped=stopped)
+                            cancelled=cancelled, stopped=stopped, skipped=self.skipped)
 
 
 class Books:
@@ -183,6 +190,8 @@ def rate_batch(tx: Tx, batch: Batch, cache: Books, unwritten: set[str] | None,
     if unwritten:
         seen.update(event_id for event_id in event_ids if event_id in unwritten)
     journal = PendingWrites(tx, record)
+    journal.remind = False  # reminders are queued once, after the whole import
+    batch.now = tx.now
     books = cache.take(journal, {row[2] for row in rows})
     ready: dict[int, ClientAccount] = {}  # clients caught up to now in this batch
     behind: dict[int, str] = {}  # clients with a moment after this import's clock: their

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sqlite3
@@ -15,12 +16,12 @@ from sqlalchemy.exc import DBAPIError
 from quotadesk.db import plain_database_error, sqlite_path
 from quotadesk.models import UsageEvent
 from quotadesk.models.base import table_of
+from quotadesk.services import outbox
 from quotadesk.services.bulk_statements import Recorded
 from quotadesk.services.changes import Area, Changes, note
 from quotadesk.services.errors import DatabaseBusy, QuotaDeskError
-from quotadesk.services.references import ClientNames
 from quotadesk.services.results import ImportResult
-from quotadesk.services.unit_of_work import EXACT, Desk, Tx
+from quotadesk.services.unit_of_work import EXACT, Desk, Tx, fixed_clock
 from quotadesk.services.usage_import import batches as rating
 from quotadesk.services.usage_import.batches import (
     Batch,
@@ -32,8 +33,7 @@ from quotadesk.services.usage_import.batches import (
     import_batch,
 )
 from quotadesk.services.usage_import.reader import UsageFileError, UsageReader
-from quotadesk.services.usage_import.resolver import UsageResolver
-from quotadesk.services.usage_import.rows import HEADER, RowParser, check_header
+from quotadesk.services.usage_import.rows import HEADER, ImportFormat, QuotaDeskFormat
 from quotadesk.services.usage_import.writer import ImportWriter, WriterStopped, batch_message
 
 BATCH_SIZE = 100_000
@@ -56,9 +56,13 @@ class ImportStopped(QuotaDeskError):
 
 def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
                  batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None,
-                 cancelled: CancelFn | None = None,
-                 pipelined: bool | None = None) -> ImportResult:
+                 cancelled: CancelFn | None = None, pipelined: bool | None = None,
+                 format: str | ImportFormat | None = None) -> ImportResult:
     """Import a usage CSV (SPEC §7): each batch all-or-nothing, committed in file order.
+
+    `format`: QuotaDesk's own CSV (None or "quotadesk"), a platform's (`asterisk`,
+    `freeswitch`, `twilio-messages`) or a saved mapping's name (SPEC §11); records the source
+    says are not billable are counted as skipped.
 
     A bad line rejects only itself. Cancelling stops between batches; what was committed
     stays, and a second run counts those events as duplicates. A large file on a SQLite file
@@ -70,13 +74,10 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
     or the file cannot be read further, the import stops: `ImportStopped` carries the result
     of the batches committed before the stop, which are kept.
     """
-    with UsageReader(source, len(HEADER)) as reader:
-        rows = iter(reader)
-        check_header(next(rows, None))
-        with desk.database.session(write=False) as session:
-            names = ClientNames(session)
-        parser = RowParser(UsageResolver(desk.timezone, names.find, remember=True),
-                           render_times=desk.database.engine.dialect.name == "sqlite")
+    reading = file_format(desk, format)
+    with UsageReader(source, reading.widths, reading.delimiter) as reader:
+        parser, rows = reading.start(desk, reader,
+                                     render_times=desk.database.engine.dialect.name == "sqlite")
         database = sqlite_path(desk.database.url)
         if pipelined is None:
             pipelined = _pipeline_wanted(source)
@@ -111,10 +112,25 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
         # what it draws on, for clients not told apart).
         note(Changes.of(Area.USAGE, Area.WALLET, Area.PAYMENTS, Area.CAMPAIGNS,
                         Area.SUBSCRIPTION, Area.CLIENTS))
+        # The payment reminders now due, once for the whole import (its batches queue none:
+        # pipelined or in turn, an import stores the same rows), at its last batch's time.
+        if totals.last_now is not None:
+            outbox.queue_reminders(dataclasses.replace(desk, clock=fixed_clock(totals.last_now)))
     if stop is not None:
         raise ImportStopped(totals.result(cancelled=False, stopped=_stop_reason(stop))) \
             from stop
     return totals.result(cancelled=not done)
+
+
+def file_format(desk: Desk, format: str | ImportFormat | None) -> ImportFormat:
+    """The format a file is read in: QuotaDesk's own, or a usage source's by name."""
+    if format is None or (isinstance(format, str) and format.strip().lower() == "quotadesk"):
+        return QuotaDeskFormat()
+    if isinstance(format, str):
+        from quotadesk.services.usage_sources.formats import source_format
+
+        return source_format(desk, format)
+    return format
 
 
 #: What stops an import part-way (SPEC §8: the database refuses to take more, or the file
@@ -273,4 +289,4 @@ class _PipelineRater:
             raise WriterStopped("import: the writer refused a batch rated under its lock")
 
 
-__all__ = ["BATCH_SIZE", "HEADER", "ImportStopped", "import_usage"]
+__all__ = ["BATCH_SIZE", "HEADER", "ImportStopped", "file_format", "import_usage"]

@@ -8,7 +8,7 @@ import io
 import os
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import partial
 from typing import IO, Any
 
@@ -66,8 +66,13 @@ class UsageReader:
       so a stray quote costs a bounded amount of work, never a re-read of the rest of the file.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | IO[bytes], width: int) -> None:
-        self.width = width
+    def __init__(self, source: str | os.PathLike[str] | IO[bytes], width: int | Collection[int],
+                 delimiter: str = ",") -> None:
+        #: The field counts a record may have (an Asterisk CDR has 16, 17, 18 or 21): a
+        #: quoted field that spans lines makes one record only if it gives one of them. A
+        #: format may set them once it has read its first record.
+        self.widths: Collection[int] = (width,) if isinstance(width, int) else width
+        self.delimiter = delimiter
         self.name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the file"
         raw: Any
         if isinstance(source, (str, os.PathLike)):
@@ -95,7 +100,8 @@ class UsageReader:
         self._ahead: str | None = None  # read from the file while skipping a long line
         self._long: str | None = None  # the last part read of a long line still being skipped
         self._feed = _Feed(self)
-        self._csv = csv.reader(self._feed, strict=True)
+        self._csv = csv.reader(self._feed, strict=True, delimiter=delimiter)
+        self._one_line()
 
     def __enter__(self) -> UsageReader:
         return self
@@ -120,11 +126,34 @@ class UsageReader:
         except OSError as error:  # the file became unreadable part-way
             raise self.unreadable(error) from None
 
+    def _one_line(self) -> None:
+        """A CSV reader of one line at a time, all in C (a list's `pop` feeds it): the quick
+        path for a quoted line that is a whole record, as nearly every line of a platform's
+        export is (Asterisk quotes every text field). A line that is not one (its quoted
+        field runs on, a stray quote) raises, and is read by `_start` as before."""
+        self._slot: list[str | None] = [None]
+        self._line_csv = csv.reader(iter(self._slot.pop, None), strict=True,
+                                    delimiter=self.delimiter)
+
     def _records(self) -> Iterator[tuple[int, list[str]]]:
         number = 0
+        slot, line_csv = self._slot, self._line_csv
         while True:
             for text in self._lines:
                 number += 1
+                if '"' in text and (len(text) < _READ or text[-1] == "\n"):
+                    slot.append(text)
+                    try:
+                        fields = next(line_csv)
+                    except (csv.Error, StopIteration):
+                        self._one_line()
+                        slot, line_csv = self._slot, self._line_csv
+                    else:
+                        if text.isascii() or not _BAD_BYTE.search(text):
+                            yield number, fields
+                        else:
+                            yield number, [BAD_ENCODING]
+                        continue
                 if '"' in text or (len(text) == _READ and text[-1] != "\n"):
                     self._number = number
                     yield self._start(number, self._fresh(text))
@@ -134,7 +163,7 @@ class UsageReader:
                         break  # lines to read again first
                 elif text.isascii() or not _BAD_BYTE.search(text):
                     body = text.rstrip("\r\n")  # a line holds no CR or LF but its end
-                    yield number, body.split(",") if body else []
+                    yield number, body.split(self.delimiter) if body else []
                 else:
                     yield number, [BAD_ENCODING]
             else:
@@ -203,7 +232,7 @@ class UsageReader:
         if '"' not in text:
             if text.isascii() or not _BAD_BYTE.search(text):
                 body = text.rstrip("\r\n")
-                return number, body.split(",") if body else []
+                return number, body.split(self.delimiter) if body else []
             return number, [BAD_ENCODING]
         feed = self._feed
         feed.begin(text)
@@ -216,17 +245,23 @@ class UsageReader:
         except _Overrun as error:
             problem = str(error)
         more = feed.taken
-        if problem is None and (not more or len(fields) == self.width):
+        if problem is None and (not more or len(fields) in self.widths):
             bad = feed.bad or (not text.isascii() and _BAD_BYTE.search(text))
             return number, [BAD_ENCODING] if bad else fields
         if problem is None:
             problem = (f"a quoted field opened on this line runs on to line {more[-1][0]}, "
-                       f"giving {len(fields)} fields, not {self.width}")
+                       f"giving {len(fields)} fields, not {_counts(self.widths)}")
         # It does not parse into a record: only its first line is rejected, and the lines
         # it took are read again, each as the start of a record.
         self._pending.extendleft(reversed(more))
-        self._csv = csv.reader(feed, strict=True)  # a fresh reader after an error
+        self._csv = csv.reader(feed, strict=True, delimiter=self.delimiter)  # afresh
         return number, [BAD_CSV, problem]
+
+
+def _counts(widths: Collection[int]) -> str:
+    """Field counts as said in a message: "5", "16, 17, 18 or 21"."""
+    numbers = [str(n) for n in sorted(widths)]
+    return numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} or {numbers[-1]}"
 
 
 class _Feed:

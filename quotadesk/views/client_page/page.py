@@ -22,10 +22,15 @@ from quotadesk.services import clients
 from quotadesk.services.client_page import ClientPageData, load_client_page
 from quotadesk.services.errors import QuotaDeskError
 from quotadesk.services.results import AlertInfo, CampaignInfo, ResourceUsage
+from quotadesk.views.client_page.audit_tab import ClientAuditTab
 from quotadesk.views.client_page.billing.tabs import BillingTab
+from quotadesk.views.client_page.identifiers import IdentifiersCard
+from quotadesk.views.client_page.mail_tab import ClientMailTab
 from quotadesk.views.client_page.portal_preview import PortalPreview
+from quotadesk.views.client_page.usage_charts import UsageChartsTab
 from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.client import CampaignDialog
+from quotadesk.views.documents import statement_button
 from quotadesk.views.formatting import (
     RESOURCES,
     Formatter,
@@ -38,7 +43,14 @@ from quotadesk.views.formatting import (
 )
 from quotadesk.views.ops import Area, Changes
 from quotadesk.views.tables import DeskRowModel, RowModel, fit_columns, make_table, selected_row
-from quotadesk.views.widgets import Card, Notice, column_layout, plain_label, scroll_content
+from quotadesk.views.widgets import (
+    Card,
+    Notice,
+    column_layout,
+    plain_label,
+    refusal_text,
+    scroll_content,
+)
 
 
 def shown_resources(data: ClientPageData) -> list[str]:
@@ -203,6 +215,9 @@ class OverviewTab(QWidget):
             self.meters[r] = meter
             self.usage_card.add(meter)
         layout.addWidget(self.usage_card)
+        self.identifiers = IdentifiersCard(ctx)
+        self.identifiers.message.connect(self.message)
+        layout.addWidget(self.identifiers)
 
         lower = QVBoxLayout()
         lower.setSpacing(12)
@@ -258,7 +273,8 @@ class OverviewTab(QWidget):
                               "at once, or wait for the next period's allowance.")
                       if data.addons_on else
                       self.tr("Add-on packs are off for this plan, so access returns with the "
-                              "next period's allowance (or after a plan change)."))
+                              "next period's allowance, or once add-on packs are turned on for "
+                              "the plan (Catalog ▸ Plans) and a pack is applied."))
             self.blocked.set(self.tr("Blocked: {resources}").format(resources=names), self.tr(
                 "All free units are used up and the plan has no overage rate for {resources}: "
                 "further usage is recorded as unserved and campaigns on it are paused · quota. "
@@ -276,6 +292,7 @@ class OverviewTab(QWidget):
             meter.render(detail.resources[r], fmt, sub is not None)
         self.campaigns.set_rows(detail.campaigns)
         self.alerts.set_rows(detail.alerts)
+        self.identifiers.render(data)
         self._update_buttons()
 
     def selected_campaign(self) -> CampaignInfo | None:
@@ -309,7 +326,7 @@ class OverviewTab(QWidget):
         return dialog
 
     def show_refusal(self, refusal: QuotaDeskError) -> None:
-        self.error.set(self.tr("Not done"), refusal.message)
+        self.error.set(self.tr("Not done"), refusal_text(refusal))
         self.error.show()
 
 
@@ -336,15 +353,22 @@ class ClientPage(QWidget):
         header.addLayout(titles, 1)
         self.status_chip = plain_label("", name="chip")
         header.addWidget(self.status_chip, 0, Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(statement_button(self), 0, Qt.AlignmentFlag.AlignVCenter)  # SPEC §10
         layout.addLayout(header)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("clientTabs")
         self.overview = OverviewTab(ctx)
         self.billing = BillingTab(ctx)
         self.portal = PortalPreview(ctx)
+        self.audit = ClientAuditTab(ctx)
+        self.charts = UsageChartsTab(ctx)
+        self.mail = ClientMailTab(ctx)
         self.tabs.addTab(self.overview, self.tr("Overview"))
+        self.tabs.addTab(self.charts, self.tr("Usage charts"))
         self.tabs.addTab(self.billing, self.tr("Billing"))
         self.tabs.addTab(self.portal, self.tr("Client portal preview"))
+        self.tabs.addTab(self.mail, self.tr("Mail"))
+        self.tabs.addTab(self.audit, self.tr("Audit log"))
         layout.addWidget(self.tabs, 1)
         for source in [self.overview, *self.billing.tabs()]:
             source.message.connect(self.message)
@@ -400,6 +424,9 @@ class ClientPage(QWidget):
         self.overview.render(data)
         self.billing.render(data)
         self.portal.render(data)
+        self.mail.render(data)
+        self.audit.render(data)
+        self.charts.render(data)
         self.loaded.emit(data.client_id)
 
     def show_portal(self) -> None:

@@ -80,11 +80,18 @@ class PortalPreview(QWidget):
             client=detail.name))
         if detail.blocked:
             reset = fmt.day(sub.period_end) if sub and sub.period_end else ""
+            on = self.tr(" ({day})").format(day=reset) if reset else ""
+            # Only what is true for this client (seed 002): a package can be purchased only
+            # with add-ons on and a pack for a blocked resource assigned to them.
+            can_buy = data.addons_on and any(p.resource in detail.blocked
+                                             for p in detail.assigned_packs)
+            text = (self.tr("You reached your limit. Sends stay blocked until the next monthly "
+                            "reset{on} or until you purchase an add-on package (immediate).")
+                    if can_buy else
+                    self.tr("You reached your limit. Sends stay blocked until the next monthly "
+                            "reset{on}."))
             self.blocked.set(self.tr("Sends are blocked: {resources}").format(
-                resources=blocked_list(detail.blocked)), self.tr(
-                "You reached your limit. Sends stay blocked until the next monthly reset{on} "
-                "or until you purchase an add-on package (immediate).").format(
-                on=self.tr(" ({day})").format(day=reset) if reset else ""))
+                resources=blocked_list(detail.blocked)), text.format(on=on))
         self.blocked.setVisible(bool(detail.blocked))
         wanted = [r for r in RESOURCES if detail.resources[r].included or detail.resources[r].wallet
                   or any(p.resource == r for p in detail.assigned_packs)] or list(RESOURCES)

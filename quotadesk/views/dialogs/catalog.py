@@ -188,7 +188,9 @@ class PlansDialog(_CatalogDialog):
         self.addons.setObjectName("planAddons")
         self.addons.setChecked(True)
         self.addons.toggled.connect(lambda on: self.addons.setText(addons_text(on)))
-        self.add_field("addons", self.tr("Add-on packs"), self.addons)
+        self.add_field("addons", self.tr("Add-on packs"), self.addons, self.tr(
+            "Applies at once to the plan's current subscribers too (their Addon Packs tab "
+            "follows on the next refresh)."))
         self.due_days = QSpinBox()
         self.due_days.setObjectName("planDueDays")
         self.due_days.setRange(0, 365)
@@ -198,6 +200,12 @@ class PlansDialog(_CatalogDialog):
         self.alerts = QLineEdit("80, 95")
         self.alerts.setObjectName("planAlerts")
         self.add_field("alerts", self.tr("Usage &alerts (%)"), self.alerts)
+        self.increments = QLineEdit("1/1")
+        self.increments.setObjectName("planIncrements")
+        self.increments.setPlaceholderText("1/1")
+        self.add_field("increments", self.tr("Voice billing &increments"), self.increments,
+                       self.tr("FIRST/NEXT seconds for calls imported in seconds: 60/60 bills "
+                               "whole minutes, 30/6 a first 30 s then 6 s steps."))
         self.finish_layout(self.tr("Save plan"), cancel_text=self.tr("Close"), place_form=False)
         fit_columns(self.view, {0: 170, 1: 90})
         self.resize(900, 640)
@@ -225,6 +233,7 @@ class PlansDialog(_CatalogDialog):
         self.addons.setChecked(plan.addons if plan else True)
         self.due_days.setValue(plan.due_days if plan else 1)
         self.alerts.setText(", ".join(map(str, plan.alerts)) if plan else "80, 95")
+        self.increments.setText("{}/{}".format(*plan.increments) if plan else "1/1")
         if self.accept_button is not None:
             self.accept_button.setText(self.tr("Save plan") if plan else self.tr("Add plan"))
         self.name.setFocus()
@@ -234,7 +243,8 @@ class PlansDialog(_CatalogDialog):
         values: dict[str, Any] = {
             "name": self.name.text(), "fee": self.fee.text(),
             "anchor": self.anchor.currentData(), "addons": self.addons.isChecked(),
-            "due_days": self.due_days.value(), "alerts": self.alerts.text()}
+            "due_days": self.due_days.value(), "alerts": self.alerts.text(),
+            "increments": self.increments.text().strip() or "1/1"}
         if plan is None:
             values["included"] = {r: e.text() for r, e in self.included.items() if e.text().strip()}
             values["overage"] = {r: e.text() for r, e in self.overage.items() if e.text().strip()}
@@ -251,7 +261,8 @@ class PlansDialog(_CatalogDialog):
                 return catalog.edit_plan(desk, plan=plan_id, **values)
 
         self.run(fn, lambda info: self.saved(info, self.tr(
-            "Plan “{name}” saved. Existing subscriptions keep their snapshot.").format(
+            "Plan “{name}” saved. Existing subscriptions keep their snapshot; the add-on "
+            "setting applies to them at once.").format(
             name=info.name)))
 
 

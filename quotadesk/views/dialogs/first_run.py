@@ -49,7 +49,7 @@ class FirstRunDialog(FormDialog):
         self.layout_.addWidget(choice)
         self.clients = QSpinBox()
         self.clients.setObjectName("demoClients")
-        self.clients.setRange(1, 5000)
+        self.clients.setRange(1, 100_000)
         self.clients.setValue(36)
         self.currency = QComboBox()
         self.currency.setObjectName("currency")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QLineEdit, QWidget
 
@@ -26,7 +28,7 @@ class ApplyPackDialog(FormDialog):
     applied = Signal(object)
 
     def __init__(self, ctx: DeskContext, client_id: int, client_name: str, pack: PackInfo,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, due_days: int | None = None) -> None:
         super().__init__(ctx, self.tr("Apply addon pack to client?"), parent)
         self.setObjectName("applyPackDialog")
         self.client_id = client_id
@@ -47,6 +49,11 @@ class ApplyPackDialog(FormDialog):
             bullet = plain_label("•  " + self.tr(text), wrap=True, name="bullet")
             self.bullets.append(bullet)
             self.layout_.addWidget(bullet)
+            if text is APPLY_BULLETS[1] and due_days is not None:
+                # Beside seed 000's sentence, which stays word for word: the real date.
+                self.due_line = plain_label(self.due_text(due_days), wrap=True, name="dueLine")
+                self.due_line.setIndent(18)
+                self.layout_.addWidget(self.due_line)
         self.layout_.addWidget(section_title(self.tr("Payment request status")))
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
@@ -68,6 +75,18 @@ class ApplyPackDialog(FormDialog):
         self.finish_layout(self.tr("Credit addon & create request"))
         self.setMinimumWidth(520)
         self.resize(560, self.sizeHint().height())
+
+    def due_text(self, due_days: int) -> str:
+        """"Due 2026-12-19, 14 days after application" (the local date of applying now)."""
+        desk = self.ctx.desk
+        today = self.ctx.fmt.local(desk.clock() if desk is not None else datetime.now(UTC)).date()
+        day = (today + timedelta(days=due_days)).isoformat()
+        if due_days == 0:
+            return self.tr("Due {date}, the day of application").format(date=day)
+        if due_days == 1:
+            return self.tr("Due {date}, 1 day after application").format(date=day)
+        return self.tr("Due {date}, {days} days after application").format(date=day,
+                                                                           days=due_days)
 
     def status(self) -> str:
         return "paid" if self.paid.isChecked() else "pending"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from PySide6.QtWidgets import QComboBox, QDialog, QWidget
 
 from quotadesk.services import catalog, clients
 from quotadesk.services.results import PlanInfo
 from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.formatting import Formatter
 from quotadesk.views.widgets import FormDialog, plain_label
 
 
@@ -14,7 +17,7 @@ def plan_summary(plan: PlanInfo | None, ctx: DeskContext) -> str:
     if plan is None:
         return ""
     fmt = ctx.fmt
-    included = ", ".join(fmt.units(r, q) for r, q in plan.included.items()) or ctx.tr(
+    included = ", ".join(included_text(r, q, fmt) for r, q in plan.included.items()) or ctx.tr(
         "no included allowance")
     overage = ", ".join(fmt.rate(v, r) for r, v in plan.overage.items()) or ctx.tr("none")
     return "\n".join([
@@ -25,6 +28,17 @@ def plan_summary(plan: PlanInfo | None, ctx: DeskContext) -> str:
         addons_text(plan.addons) + " · " + ctx.tr(
             "Payment due after period start: {days} day(s)").format(days=plan.due_days),
     ])
+
+
+def included_text(resource: str, quantity: Decimal, fmt: Formatter) -> str:
+    """An allowance that names its resource: "500 minutes", "100 SMS credits", "2,000 email
+    credits" (a bare "100 credits" does not say of what)."""
+    from quotadesk.views.formatting import tr
+
+    if resource == "minutes":
+        return fmt.units(resource, quantity)
+    word = tr("SMS credits") if resource == "sms" else tr("email credits")
+    return f"{fmt.qty(quantity)} {word}"
 
 
 def anchor_text(anchor: str) -> str:

@@ -24,6 +24,7 @@ from quotadesk.services import billing, usage
 from quotadesk.services.errors import InvalidValue
 from quotadesk.services.results import ImportResult, RolloverResult, UsageResult
 from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.dialogs.usage_sources import SourcePanel
 from quotadesk.views.formatting import resource_label
 from quotadesk.views.ops import Progress
 from quotadesk.views.widgets import FormDialog, Notice, plain_label
@@ -131,8 +132,10 @@ class RecordUsageDialog(FormDialog):
 
 
 class ImportUsageDialog(FormDialog):
-    """A CSV `event_id,client,resource,quantity,occurred_at` from a calling or messaging
-    platform; imported in batches off the UI thread, and cancellable between batches."""
+    """A usage file: QuotaDesk's CSV `event_id,client,resource,quantity,occurred_at`, or what
+    a calling or messaging platform writes (Asterisk, FreeSWITCH, Twilio, or any CSV through
+    a mapping, SPEC §11); previewed before anything is written, imported in batches off the
+    UI thread, and cancellable between batches."""
 
     imported = Signal(object)
 
@@ -140,9 +143,10 @@ class ImportUsageDialog(FormDialog):
         super().__init__(ctx, self.tr("Import usage file"), parent)
         self.setObjectName("importUsageDialog")
         self.layout_.addWidget(plain_label(self.tr(
-            "A CSV file with the header event_id,client,resource,quantity,occurred_at. A bad "
-            "line is rejected on its own; importing the same file again changes nothing."),
-            wrap=True))
+            "QuotaDesk's own CSV, or a platform's export: Asterisk or FreeSWITCH call records, "
+            "Twilio's message log, or any CSV through a mapping. A bad line is rejected on its "
+            "own; records the platform did not bill (unanswered calls, failed messages) are "
+            "skipped; importing the same file again changes nothing."), wrap=True))
         box = QWidget()
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
@@ -156,6 +160,11 @@ class ImportUsageDialog(FormDialog):
         row.addWidget(self.browse)
         self.add_field("file", self.tr("&File"), box)
         self.fields["file"] = (self.path, self.fields["file"][1])
+        self.format_imported = "quotadesk"
+        self.sources = SourcePanel(ctx)
+        self.add_field("format", self.tr("F&ormat"), self.sources.format)
+        self.layout_.addLayout(self.form)
+        self.layout_.addWidget(self.sources, 1)
         self.summary = Notice("success")
         self.summary.setObjectName("importSummary")
         self.summary.hide()
@@ -166,9 +175,10 @@ class ImportUsageDialog(FormDialog):
         self.rejected.setReadOnly(True)
         self.rejected.hide()
         self.layout_.addWidget(self.rejected, 1)
-        self.finish_layout(self.tr("Import"), cancel_text=self.tr("Close"))
+        self.finish_layout(self.tr("Import"), cancel_text=self.tr("Close"), place_form=False)
         self.browse.clicked.connect(self._browse)
-        self.resize(620, 300)
+        self.path.textChanged.connect(lambda text: self.sources.set_path(text.strip()))
+        self.resize(900, 620)
 
     def _browse(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(
@@ -181,6 +191,12 @@ class ImportUsageDialog(FormDialog):
         step_text = self.tr("Importing usage… line {line}")
         self.summary.hide()
         self.rejected.hide()
+        try:
+            chosen = self.sources.chosen()
+        except InvalidValue as refusal:
+            self.show_refusal(refusal)
+            return
+        self.format_imported = chosen
 
         def fn(progress: Progress) -> ImportResult:
             if not path:
@@ -190,7 +206,7 @@ class ImportUsageDialog(FormDialog):
                 return usage.import_usage(
                     desk, path, batch_size=IMPORT_BATCH_SIZE,
                     progress=lambda line: progress.report(line, step_text.format(line=line)),
-                    cancelled=progress.cancelled)
+                    cancelled=progress.cancelled, format=chosen)
             except usage.ImportStopped as stop:  # the disk filled up part-way: what was
                 return stop.result  # recorded before the stop is kept, and shown as such
 
@@ -203,6 +219,9 @@ class ImportUsageDialog(FormDialog):
         lines = [self.tr("Recorded: {n}").format(n=count(result.recorded)),
                  self.tr("Duplicates: {n}").format(n=count(result.duplicates)),
                  self.tr("Rejected: {n}").format(n=count(len(result.rejected)))]
+        if result.skipped or self.format_imported != "quotadesk":
+            lines.insert(2, self.tr("Skipped (not billable): {n}").format(
+                n=count(result.skipped)))
         title = self.tr("Import finished")
         kind = "warning" if result.rejected else "success"
         if result.stopped is not None:
@@ -224,6 +243,7 @@ class ImportUsageDialog(FormDialog):
                 self.tr("line {line}: {reason}").format(line=r.line, reason=r.reason)
                 for r in result.rejected))
             self.rejected.show()
+        self.sources.refresh()  # what was recorded now previews as duplicates
         self.imported.emit(result)
 
 

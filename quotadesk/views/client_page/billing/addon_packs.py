@@ -12,6 +12,7 @@ from quotadesk.services.results import ApplyResult, PackInfo
 from quotadesk.views.client_page.billing.base import ClientTab
 from quotadesk.views.client_page.billing.pack_card import PackCard
 from quotadesk.views.client_page.billing.pack_picker import PackPicker
+from quotadesk.views.client_page.billing.topup_editor import TopupCard
 from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.dialogs.packs import ApplyPackDialog
 from quotadesk.views.formatting import pack_option_text, tr
@@ -29,6 +30,10 @@ class AddonPacksTab(ClientTab):
         self.setObjectName("addonPacksTab")
         self.editing = False
         self.cards: list[PackCard] = []
+        #: Where the keyboard focus goes once the cards are built again: (pack id or None
+        #: for the first card, "apply" or "remove"). A reload rebuilds the cards; the focus
+        #: must not be lost with them.
+        self.focus_wanted: tuple[int | None, str] | None = None
         inner = QWidget()
         layout = column_layout(inner, 16, 12)
         self.requirements = Notice("info", self.tr(REQUIREMENTS_TITLE), self.tr(REQUIREMENTS_TEXT))
@@ -75,6 +80,8 @@ class AddonPacksTab(ClientTab):
         self.cards_box.setSpacing(8)
         self.assigned_card.outer.addLayout(self.cards_box)
         layout.addWidget(self.assigned_card)
+        self.topup = TopupCard(ctx)
+        layout.addWidget(self.topup)
         layout.addStretch(1)
         scroll_content(self, inner)
 
@@ -105,10 +112,15 @@ class AddonPacksTab(ClientTab):
         self.cancel_edit_button.setVisible(self.editing)
         self.assigned_card.setVisible(bool(detail.assigned_packs))
         self.edit_button.setEnabled(can_assign and not self.editing)
+        focus = self.window().focusWidget()
         for card in self.cards:
+            if focus is card.apply_button or focus is card.remove_button:
+                self.focus_wanted = (card.pack.id,
+                                     "apply" if focus is card.apply_button else "remove")
             card.hide()
             card.deleteLater()  # by Qt, on this thread: the card stays owned by its parent
         self.cards = []
+        self.topup.render(data, fmt)
         for pack in detail.assigned_packs:
             card = PackCard(pack, fmt)
             # Seed 000: the Apply button only appears with an active subscription.
@@ -118,6 +130,17 @@ class AddonPacksTab(ClientTab):
             card.remove_button.clicked.connect(lambda _=False, p=pack: self.remove(p))
             self.cards_box.addWidget(card)
             self.cards.append(card)
+        self._restore_focus()
+
+    def _restore_focus(self) -> None:
+        wanted, self.focus_wanted = self.focus_wanted, None
+        if wanted is None or not self.cards:
+            return
+        pack_id, which = wanted
+        card = next((c for c in self.cards if c.pack.id == pack_id), self.cards[0])
+        button = card.apply_button if which == "apply" and card.apply_button.isVisibleTo(
+            card) and card.apply_button.isEnabled() else card.remove_button
+        button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def card_for(self, pack_name: str) -> PackCard | None:
         return next((c for c in self.cards if c.pack.name == pack_name), None)
@@ -141,7 +164,13 @@ class AddonPacksTab(ClientTab):
         # Save in the editor: exactly the checked packs, in one transaction.
         service = clients.set_assigned_packs if self.editing else clients.assign_packs
         self.run_write(lambda: service(desk, client=client_id, packs=packs),
-                       lambda _r: self.stop_edit(), label=self.tr("Assign Addon Packs"))
+                       lambda _r: self._assigned(), label=self.tr("Assign Addon Packs"))
+
+    def _assigned(self) -> None:
+        # Keyboard work goes on at the first pack's Apply Addon Pack (the assign section
+        # that had the focus is hidden now).
+        self.focus_wanted = (None, "apply")
+        self.stop_edit()
 
     def remove(self, pack: PackInfo) -> None:
         if self.data is None:
@@ -155,7 +184,9 @@ class AddonPacksTab(ClientTab):
             return None
         self.result.hide()
         self.clear_refusal()
-        dialog = ApplyPackDialog(self.ctx, self.data.client_id, self.data.detail.name, pack, self)
+        sub = self.data.detail.subscription
+        dialog = ApplyPackDialog(self.ctx, self.data.client_id, self.data.detail.name, pack, self,
+                                 due_days=sub.due_days if sub is not None else None)
         dialog.applied.connect(self._applied)
         dialog.open()
         return dialog

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 from quotadesk.services.client_page import ClientPageData
 from quotadesk.services.errors import QuotaDeskError
 from quotadesk.views.desk_context import DeskContext
-from quotadesk.views.widgets import Notice
+from quotadesk.views.widgets import Notice, refusal_text
 
 
 class ClientTab(QWidget):
@@ -32,7 +32,7 @@ class ClientTab(QWidget):
         self.data = data
 
     def show_refusal(self, refusal: QuotaDeskError) -> None:
-        self.error.set(self.tr("Not done"), refusal.message)
+        self.error.set(self.tr("Not done"), refusal_text(refusal))
         self.error.show()
 
     def clear_refusal(self) -> None:

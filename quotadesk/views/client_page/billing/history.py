@@ -23,6 +23,13 @@ class HistoryModel(DeskRowModel[HistoryRow]):
 
     numeric = frozenset({Column.CREDITS, Column.AMOUNT})
 
+    def __init__(self, ctx: DeskContext, parent: QWidget | None = None, *,
+                 agency: bool = False) -> None:
+        super().__init__(ctx, parent)
+        #: The agency's view (Billing ▸ Billing history) also says why units were revoked and
+        #: which purchases an automatic top-up made; the client's portal does not.
+        self.agency = agency
+
     def headers(self) -> list[str]:
         # Seed 002's words, the longer ones on two lines: all six columns fit a narrow pane
         # (screen readers and tooltips get them on one line).
@@ -36,6 +43,8 @@ class HistoryModel(DeskRowModel[HistoryRow]):
             case c.PURCHASE_DATE:
                 return fmt.day(h.date) if purchase else DASH
             case c.PACKAGE_TYPE:
+                if self.agency and h.automatic:
+                    return self.tr("{pack} · auto top-up").format(pack=h.package_type)
                 return h.package_type
             case c.CREDITS:
                 text = fmt.units(h.resource, h.credits)
@@ -47,6 +56,9 @@ class HistoryModel(DeskRowModel[HistoryRow]):
                     return payment_status(h.status or "")
                 if h.kind == "expired":  # on its expiry date, in the last column
                     return self.tr("Expired")
+                if self.agency and h.reason:
+                    return self.tr("Revoked {date}: {reason}").format(date=fmt.day(h.date),
+                                                                      reason=h.reason)
                 return self.tr("Revoked {date}").format(date=fmt.day(h.date))
             case _:
                 return fmt.day(h.expires_at) if h.expires_at else self.tr("Never expires")
@@ -72,8 +84,9 @@ class HistoryTab(ClientTab):
         layout = column_layout(self, 16, 10)
         layout.addWidget(plain_label(self.tr(
             "Add-on purchases, newest first; expired and revoked credits are listed with their "
-            "expiry date."), wrap=True, name="hint"))
-        self.model = HistoryModel(ctx, self)
+            "expiry date, revoked ones with the reason. Purchases an automatic top-up made say "
+            "“auto top-up”."), wrap=True, name="hint"))
+        self.model = HistoryModel(ctx, self, agency=True)
         self.view = make_table(self.model, self.tr("Billing history"),
                                stretch=HistoryModel.Column.PACKAGE_TYPE)
         fit_columns(self.view, {0: 105, 2: 130, 3: 100, 4: 140, 5: 100})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
@@ -41,6 +42,9 @@ class PackPicker(QPushButton):
         self.setMenu(menu)
         self.list.itemChanged.connect(self._changed)
         self.list.itemActivated.connect(self._toggle)
+        # Return closes the list (Space ticks): the picked packs show on the button, and the
+        # next Tab reaches Assign Addon Packs.
+        self.list.installEventFilter(self)
         self._update_text()
 
     def set_packs(self, options: list[tuple[int, str]], checked: set[int]) -> None:
@@ -71,6 +75,15 @@ class PackPicker(QPushButton):
             item = self.list.item(i)
             item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
                                in pack_ids else Qt.CheckState.Unchecked)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (watched is self.list and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            self.menu().close()
+            self.setFocus(Qt.FocusReason.PopupFocusReason)
+            return True
+        return super().eventFilter(watched, event)
 
     def _about_to_show(self) -> None:
         self.list.setFocus(Qt.FocusReason.PopupFocusReason)

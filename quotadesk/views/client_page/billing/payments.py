@@ -7,11 +7,12 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from quotadesk.services import billing
+from quotadesk.services import billing, payments
 from quotadesk.services.client_page import ClientPageData
 from quotadesk.services.results import PaymentInfo
 from quotadesk.views.client_page.billing.base import ClientTab
 from quotadesk.views.desk_context import DeskContext
+from quotadesk.views.documents import add_invoice_button
 from quotadesk.views.formatting import DASH, payment_status
 from quotadesk.views.tables import (
     DeskRowModel,
@@ -21,7 +22,7 @@ from quotadesk.views.tables import (
     refit_soon,
     selected_row,
 )
-from quotadesk.views.widgets import column_layout, plain_label
+from quotadesk.views.widgets import column_layout, confirm, plain_label
 
 
 class PaymentModel(DeskRowModel[PaymentInfo]):
@@ -75,15 +76,19 @@ class PaymentsTab(ClientTab):
         self.setObjectName("paymentsTab")
         layout = column_layout(self, 16, 10)
         layout.addWidget(self.error)
-        top = QHBoxLayout()
-        self.summary = plain_label("", name="summaryLine")
-        top.addWidget(self.summary, 1)
+        self.summary = plain_label("", wrap=True, name="summaryLine")
+        layout.addWidget(self.summary)
+        top = QHBoxLayout()  # the buttons on a line of their own: a narrow pane keeps them
         self.pay_button = QPushButton(self.tr("Mark &paid"))
         self.pay_button.setAccessibleName(self.tr("Mark paid"))
         self.fail_button = QPushButton(self.tr("Mark &failed"))
         self.fail_button.setAccessibleName(self.tr("Mark failed"))
+        self.undo_button = QPushButton(self.tr("&Undo Mark paid"))
+        self.undo_button.setAccessibleName(self.tr("Undo Mark paid"))
         top.addWidget(self.pay_button)
         top.addWidget(self.fail_button)
+        top.addWidget(self.undo_button)
+        top.addStretch(1)
         layout.addLayout(top)
         self.model = PaymentModel(ctx, self)
         self.view = make_table(self.model, self.tr("Payment requests"),
@@ -92,9 +97,11 @@ class PaymentsTab(ClientTab):
         layout.addWidget(self.view, 1)
         self.pay_button.clicked.connect(lambda: self.mark("paid"))
         self.fail_button.clicked.connect(lambda: self.mark("failed"))
+        self.undo_button.clicked.connect(self.undo)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.modelReset.connect(self._update_buttons)
         self.model.dataChanged.connect(self._update_buttons)
+        add_invoice_button(self, top)  # "Invoice PDF…" (SPEC §10), in views/documents.py
 
     def render(self, data: ClientPageData) -> None:
         super().render(data)
@@ -122,15 +129,37 @@ class PaymentsTab(ClientTab):
         p = self.selected()
         self.pay_button.setEnabled(p is not None and p.status in ("pending", "failed"))
         self.fail_button.setEnabled(p is not None and p.status == "pending")
+        self.undo_button.setEnabled(p is not None and p.status == "paid")
 
     def mark(self, status: str) -> None:
+        """After one confirmation: a mistaken Mark paid can be undone, but not unseen."""
         p = self.selected()
         if p is None:
             return
         desk, request_id = self.ctx.desk, p.id
         service = billing.mark_paid if status == "paid" else billing.mark_failed
-        self.run_write(lambda: service(desk, request_id=request_id),
-                       lambda info: self.message.emit(
-                           self.tr("Payment request {id} marked {status}.").format(
-                               id=info.id, status=payment_status(info.status))),
-                       label=self.tr("Mark payment request"))
+        word = payment_status(status).lower()
+        confirm(self, self.tr("Mark {status}?").format(status=word), self.tr(
+            "Mark payment request {id} ({reference}, {amount}) {status}?").format(
+            id=p.id, reference=p.reference, amount=self.ctx.fmt.money(p.amount), status=word),
+            self.tr("Mark {status}").format(status=word),
+            lambda: self.run_write(lambda: service(desk, request_id=request_id),
+                                   lambda info: self.message.emit(
+                                       self.tr("Payment request {id} marked {status}.").format(
+                                           id=info.id, status=payment_status(info.status))),
+                                   label=self.tr("Mark payment request")))
+
+    def undo(self) -> None:
+        p = self.selected()
+        if p is None or p.status != "paid":
+            return
+        desk, request_id = self.ctx.desk, p.id
+        confirm(self, self.tr("Undo Mark paid?"), self.tr(
+            "Put payment request {id} ({amount}) back to pending? Its paid date is cleared; the "
+            "audit log keeps both steps.").format(id=p.id, amount=self.ctx.fmt.money(p.amount)),
+            self.tr("Back to pending"),
+            lambda: self.run_write(lambda: payments.undo_paid(desk, request_id=request_id),
+                                   lambda info: self.message.emit(self.tr(
+                                       "Payment request {id} is pending again.").format(
+                                       id=info.id)),
+                                   label=self.tr("Undo Mark paid")))

@@ -1,0 +1,381 @@
+"""The client list's table model, built for 100,000 clients: the rows are the service's plain
+tuples; the model shows an index list of them (sorted, then filtered) that it replaces
+whole, so a keystroke costs one pass over precomputed search texts (fewer when the text
+grows: the previous result is narrowed) and a sort one `sorted` over precomputed keys; cell
+text is made when a cell is painted, never for rows nobody looks at."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush
+
+from quotadesk.services.client_listing import ClientListRow, client_list_rows
+from quotadesk.services.unit_of_work import Desk
+from quotadesk.views.formatting import DASH, Formatter, blocked_list, collation_key, tr
+from quotadesk.views.tables import LEFT, RIGHT, TONES
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ZERO = Decimal(0)
+NO_AMOUNT = Decimal("Infinity")  # sorts after every amount
+SHORT_UNITS = {"minutes": "min", "sms": "SMS", "email": "email"}
+#: Status filter keys; a row's state is one of the first three.
+STATES = ("active", "blocked", "none")
+STATUS_FILTERS = ("all", *STATES, "overdue")
+_SERVED = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole,
+                     Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
+                     Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole})
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """A client list load, prepared in the worker: the rows in name order (by the locale's
+    collation), each one's search text and state, and where each client id is."""
+
+    rows: list[ClientListRow]
+    search: list[str]
+    states: bytes
+    ids: list[int]
+    positions: dict[int, int]
+    complete: bool = True
+    #: Sort keys by column (made in the worker for a whole list).
+    keys: dict[int, list[Any]] = field(default_factory=dict)
+
+
+def state_of(row: ClientListRow) -> int:
+    return 2 if row.plan is None else 1 if row.blocked else 0
+
+
+def load_client_listing(desk: Desk, locale: str, limit: int | None = None) -> ClientListing:
+    """Worker side of a load: the one query, then the order, the search texts and each
+    column's sort keys (so that a click on a header only sorts)."""
+    found = client_list_rows(desk, limit)
+    keys = [collation_key(row.name, locale) for row in found]
+    rows = [found[i] for i in sorted(range(len(found)), key=keys.__getitem__)]
+    ids = [row.id for row in rows]
+    listing = ClientListing(
+        rows=rows,
+        search=[f"{r.name}\n{r.email or ''}\n{r.plan or ''}".casefold() for r in rows],
+        states=bytes(map(state_of, rows)), ids=ids,
+        positions={cid: i for i, cid in enumerate(ids)}, complete=limit is None)
+    if limit is None:
+        for column in range(1, 6):
+            listing.keys[column] = column_keys(listing, column, locale)
+    return listing
+
+
+def column_keys(listing: ClientListing, column: int, locale: str) -> list[Any]:
+    """What a column sorts by, for each row: the plan by collation (no plan last), the
+    status (active, blocked by which, none), the first allowance left, the wallet, the
+    pending amount."""
+    rows = listing.rows
+    if column == 1:
+        plan_keys: dict[str | None, str] = {None: "\U0010ffff"}
+        for row in rows:
+            if row.plan not in plan_keys:
+                plan_keys[row.plan] = collation_key(row.plan or "", locale)
+        return [plan_keys[row.plan] for row in rows]
+    if column == 2:
+        bits = {"minutes": 1, "sms": 2, "email": 4}
+        return [(state * 8 + sum(bits.get(r, 0) for r in row.blocked))
+                for state, row in zip(listing.states, rows, strict=True)]
+    if column == 3:
+        return [max(ZERO, row.allowances[0][1] - row.allowances[0][2]) if row.allowances
+                else NO_AMOUNT for row in rows]
+    if column == 4:
+        return [_wallet_amounts(row) for row in rows]
+    return [row.pending for row in rows]
+
+
+EMPTY = ClientListing([], [], b"", [], {})
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """One client's row as the list words it (for the window and tests; made on demand)."""
+
+    id: int
+    name: str
+    email: str
+    plan: str
+    state: str
+    blocked: tuple[str, ...]
+    status_text: str
+    minutes_left: Decimal | None
+    minutes_text: str
+    included_text: str
+    wallet: tuple[Decimal, Decimal, Decimal]
+    wallet_text: str
+    pending: Decimal
+    pending_text: str
+    overdue: int
+
+
+class _Visible(Sequence[ClientListRow]):
+    """The rows shown, in order, without copying them (`fit_to_contents` samples these)."""
+
+    def __init__(self, model: ClientListModel) -> None:
+        self.model = model
+
+    def __len__(self) -> int:
+        return len(self.model.visible)
+
+    def __getitem__(self, item: Any) -> Any:
+        rows, visible = self.model.listing.rows, self.model.visible
+        if isinstance(item, slice):
+            return [rows[i] for i in visible[item]]
+        return rows[visible[item]]
+
+    def __iter__(self) -> Iterator[ClientListRow]:
+        rows = self.model.listing.rows
+        return (rows[i] for i in self.model.visible)
+
+
+class ClientListModel(QAbstractTableModel):
+    Column = IntEnum("Column", [("NAME", 0), ("PLAN", 1), ("STATUS", 2), ("INCLUDED_LEFT", 3),
+                                ("MINUTES_LEFT", 3), ("WALLET", 4), ("PENDING", 5)])
+    numeric = frozenset({3, 4, 5})
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.fmt = Formatter()
+        self.listing = EMPTY
+        #: Row numbers of `listing.rows` in the order sorted by (name order until sorted).
+        self.order: list[int] = []
+        self._position: list[int] | None = None  # where each row is in `order`
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._keys: dict[int, list[Any]] = {}
+        #: Row numbers of `listing.rows` shown, in `order`'s order.
+        self.visible: list[int] = []
+        self.needle = ""
+        self.status = "all"
+        self._by_status: dict[str, list[int]] = {}
+        self.rows = _Visible(self)
+
+    # -- what is shown ---------------------------------------------------------------------
+    def set_listing(self, listing: ClientListing) -> None:
+        """Take a fresh load. The same clients in the same order: the cells are announced as
+        changed and nothing moves; otherwise one reset."""
+        same = listing.ids == self.listing.ids
+        self.listing = listing
+        self._keys.clear()
+        old = self.visible
+        self._order_rows()
+        self._refilter(narrow=False)
+        if same and self.visible == old:
+            if old:
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(old) - 1, len(self.Column) - 1))
+            return
+        self.beginResetModel()
+        self.endResetModel()
+
+    def set_filter(self, needle: str, status: str) -> None:
+        narrow = status == self.status and needle.startswith(self.needle)
+        if needle == self.needle and status == self.status:
+            return
+        self.needle, self.status = needle, status
+        self.beginResetModel()
+        self._refilter(narrow)
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.Column):
+            return
+        self._sort = (column, order)
+        self.beginResetModel()
+        self._order_rows()
+        self._refilter(narrow=False)
+        self.endResetModel()
+
+    def _order_rows(self) -> None:
+        count = len(self.listing.rows)
+        self._by_status.clear()
+        self._position = None
+        if self._sort is None or self._sort[0] == self.Column.NAME:
+            self.order = list(range(count))
+            if self._sort is not None and self._sort[1] == Qt.SortOrder.DescendingOrder:
+                self.order.reverse()
+            return
+        column, order = self._sort
+        keys = self._sort_keys(column)
+        # Stable on the name order: equal keys stay in alphabetical order.
+        self.order = sorted(range(count), key=keys.__getitem__,
+                            reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def _sort_keys(self, column: int) -> list[Any]:
+        keys = self.listing.keys.get(column) or self._keys.get(column)
+        if keys is None:
+            keys = self._keys[column] = column_keys(self.listing, column, self.fmt.locale)
+        return keys
+
+    def _refilter(self, narrow: bool) -> None:
+        """The shown rows: the sorted ones of the chosen status whose search text holds the
+        needle; when the needle only grew, the rows shown before are the only candidates."""
+        if narrow:
+            candidates = self.visible
+        else:
+            candidates = self._by_status.get(self.status)
+            if candidates is None:
+                candidates = self._status_rows(self.status)
+                self._by_status[self.status] = candidates
+        needle, search = self.needle, self.listing.search
+        self.visible = [i for i in candidates if needle in search[i]] if needle else candidates
+
+    def _status_rows(self, status: str) -> list[int]:
+        if status == "all":
+            return self.order
+        if status == "overdue":
+            rows = self.listing.rows
+            return [i for i in self.order if rows[i].overdue]
+        code = STATES.index(status)
+        states = self.listing.states
+        return [i for i in self.order if states[i] == code]
+
+    # -- finding rows ----------------------------------------------------------------------
+    def row_of(self, client_id: int | None) -> int | None:
+        """The shown row of a client, or None: a dictionary look-up and a binary search."""
+        number = self.listing.positions.get(client_id) if client_id is not None else None
+        if number is None:
+            return None
+        position = self._positions()
+        found = bisect_left(self.visible, position[number], key=position.__getitem__)
+        return found if found < len(self.visible) and self.visible[found] == number else None
+
+    def _positions(self) -> list[int]:
+        if self._position is None:
+            position = [0] * len(self.order)
+            for place, number in enumerate(self.order):
+                position[number] = place
+            self._position = position
+        return self._position
+
+    def client_at(self, row: int) -> ClientListRow | None:
+        return self.listing.rows[self.visible[row]] if 0 <= row < len(self.visible) else None
+
+    def client(self, client_id: int) -> ClientListRow | None:
+        number = self.listing.positions.get(client_id)
+        return None if number is None else self.listing.rows[number]
+
+    def total(self) -> int:
+        return len(self.listing.rows)
+
+    # -- Qt --------------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.visible)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.Column)
+
+    def headers(self) -> list[str]:
+        return [self.tr("Name"), self.tr("Plan"), self.tr("Status"),
+                self.tr("Included\nleft"), self.tr("Wallet\nbalance"),
+                self.tr("Pending\namount")]
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.Column):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.headers()[section]
+        if role in (Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
+            return self.headers()[section].replace("\n", " ")
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return RIGHT if section in self.numeric else LEFT
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _SERVED or not index.isValid():
+            return None  # a painted cell asks for a dozen roles: the rest answered at once
+        row = self.listing.rows[self.visible[index.row()]]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self.display(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return RIGHT if column in self.numeric else LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            tone = self.tone(row, column)
+            return QBrush(TONES[tone]) if tone else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return self._sort_keys(column)[self.visible[index.row()]] if column else \
+                collation_key(row.name, self.fmt.locale)
+        return None
+
+    # -- words -----------------------------------------------------------------------------
+    def display(self, row: ClientListRow, column: int) -> str:
+        c = self.Column
+        if column == c.NAME:
+            return row.name
+        if column == c.PLAN:
+            return row.plan or DASH
+        if column == c.STATUS:
+            return status_text(row)
+        if column == c.INCLUDED_LEFT:
+            return included_text(row, self.fmt)
+        if column == c.WALLET:
+            return " · ".join(f"{self.fmt.qty(units)} {tr(SHORT_UNITS[r])}"
+                              for r, units in row.wallet if units) or DASH
+        return self.fmt.money(row.pending) if row.pending else DASH
+
+    def tone(self, row: ClientListRow, column: int) -> str:
+        if column == self.Column.STATUS:
+            return "bad" if row.blocked and row.plan else "muted" if row.plan is None else "ok"
+        if column == self.Column.PENDING and row.overdue:
+            return "bad"
+        return ""
+
+    def tooltip(self, row: ClientListRow, column: int) -> str | None:
+        if column == self.Column.PENDING and row.overdue:
+            return self.tr("{count} overdue payment request(s)").format(count=row.overdue)
+        if column == self.Column.NAME:
+            return f"{row.name}\n{row.email}" if row.email else row.name
+        if column in (self.Column.PLAN, self.Column.WALLET, self.Column.INCLUDED_LEFT):
+            return self.display(row, column)  # whole, where the column is too narrow
+        return None
+
+    def client_row(self, row: ClientListRow) -> ClientRow:
+        minutes = next(((i, u) for r, i, u in row.allowances if r == "minutes"), None)
+        left = None if row.plan is None else max(ZERO, minutes[0] - minutes[1]) if minutes \
+            else ZERO
+        return ClientRow(
+            id=row.id, name=row.name, email=row.email or "", plan=row.plan or "",
+            state=STATES[state_of(row)], blocked=row.blocked, status_text=status_text(row),
+            minutes_left=left, minutes_text=self.fmt.qty(left),
+            included_text=included_text(row, self.fmt), wallet=_wallet_amounts(row),
+            wallet_text=self.display(row, self.Column.WALLET), pending=row.pending,
+            pending_text=self.display(row, self.Column.PENDING), overdue=row.overdue)
+
+
+def status_text(row: ClientListRow) -> str:
+    if row.plan is None:
+        return tr("No subscription")
+    if row.blocked:
+        return tr("Blocked: {resources}").format(resources=blocked_list(row.blocked))
+    return tr("Active")
+
+
+def included_text(row: ClientListRow, fmt: Formatter) -> str:
+    """What is left of each allowance the client's plan includes: "380 min", "1,200 SMS ·
+    6,000 email" (an SMS-only plan shows its SMS, not 0 minutes)."""
+    if row.plan is None or not row.allowances:
+        return DASH
+    return " · ".join(f"{fmt.qty(max(ZERO, included - used))} {tr(SHORT_UNITS[r])}"
+                      for r, included, used in row.allowances)
+
+
+def _wallet_amounts(row: ClientListRow) -> tuple[Decimal, Decimal, Decimal]:
+    held = dict(row.wallet)
+    return (held.get("minutes", ZERO), held.get("sms", ZERO), held.get("email", ZERO))
