@@ -31,58 +31,13 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_usage import CLONED, NOW, START, baseline, build_template
-from sqlalchemy import Integer, UniqueConstraint
+from import_usage import NOW, START, baseline, build_template, clone
 
 from quotadesk.db import open_database
-from quotadesk.models import Base
 from quotadesk.services import clients, reports, setup, usage
 from quotadesk.services.unit_of_work import Desk, fixed_clock
 
 RULES = [(1, 1), (6, 6), (30, 6), (60, 60)]
-
-
-def clone(desk: Desk, copies: int) -> None:
-    """Copy the template's clients `copies` times with shifted ids (as import_usage.py does,
-    for any schema: every other unique column shifted or suffixed too)."""
-    tables = {t.name: t for t in Base.metadata.sorted_tables}
-    with desk.database.engine.begin() as conn:
-        maxima = {name: conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar()
-                  for name in CLONED if "id" in tables[name].c}
-        highest = {(name, c.name): conn.execute(text(
-            f"SELECT COALESCE(MAX({c.name}), 0) FROM {name}")).scalar()
-            for name in CLONED for c in tables[name].c if isinstance(c.type, Integer)}
-        for k in range(1, copies):
-            for name in CLONED:
-                table = tables[name]
-                unique = {c.name for c in table.c if c.unique} | {
-                    next(iter(u.columns)).name for u in table.constraints
-                    if isinstance(u, UniqueConstraint) and len(u.columns) == 1}
-                exprs = []
-                for column in table.c:
-                    expr = column.name
-                    refs = [fk.column.table.name for fk in column.foreign_keys]
-                    if column.name == "id" and name in maxima:
-                        expr = f"id + {k * maxima[name]}"
-                    elif refs and refs[0] in maxima:
-                        expr = f"{column.name} + {k * maxima[refs[0]]}"
-                    elif column.name in unique:
-                        expr = (f"{column.name} + {k * highest[name, column.name]}"
-                                if isinstance(column.type, Integer)
-                                else f"{column.name} || ' #{k}'")
-                    exprs.append(expr)
-                cols = ", ".join(c.name for c in table.c)
-                where = ""
-                if name in maxima:
-                    where = f" WHERE id <= {maxima[name]}"
-                elif name in ("resource_states", "pack_assignments"):
-                    where = f" WHERE client_id <= {maxima['clients']}"
-                elif name == "subscription_terms":
-                    where = f" WHERE subscription_id <= {maxima['subscriptions']}"
-                elif name == "period_usage":
-                    where = f" WHERE period_id <= {maxima['periods']}"
-                conn.execute(text(f"INSERT INTO {name} ({cols}) SELECT {', '.join(exprs)} "
-                                  f"FROM {name}{where}"))
 
 
 def identify_everyone(desk: Desk) -> None:

@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Integer, UniqueConstraint, text
 
 from quotadesk.db import CACHE_KIB, open_database
 from quotadesk.models import Base
@@ -69,14 +69,21 @@ def build_template(desk: Desk) -> None:
 
 
 def clone(desk: Desk, copies: int) -> None:
-    """Copy the template's clients `copies` times with shifted ids: a consistent state."""
+    """Copy the template's clients `copies` times with shifted ids: a consistent state (every
+    other unique column, such as an invoice's number, shifted or suffixed too)."""
     tables = {t.name: t for t in Base.metadata.sorted_tables}
     with desk.database.engine.begin() as conn:
         maxima = {name: conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar()
                   for name in CLONED if "id" in tables[name].c}
+        highest = {(name, c.name): conn.execute(text(
+            f"SELECT COALESCE(MAX({c.name}), 0) FROM {name}")).scalar()
+            for name in CLONED for c in tables[name].c if isinstance(c.type, Integer)}
         for k in range(1, copies):
             for name in CLONED:
                 table = tables[name]
+                unique = {c.name for c in table.c if c.unique} | {
+                    next(iter(u.columns)).name for u in table.constraints
+                    if isinstance(u, UniqueConstraint) and len(u.columns) == 1}
                 exprs = []
                 for column in table.c:
                     expr = column.name
@@ -85,9 +92,10 @@ def clone(desk: Desk, copies: int) -> None:
                         expr = f"id + {k * maxima[name]}"
                     elif refs and refs[0] in maxima:
                         expr = f"{column.name} + {k * maxima[refs[0]]}"
-                    elif column.name in ("name", "name_key", "key") and name in (
-                            "clients", "pack_applications"):
-                        expr = f"{column.name} || ' #{k}'"
+                    elif column.name in unique:
+                        expr = (f"{column.name} + {k * highest[name, column.name]}"
+                                if isinstance(column.type, Integer)
+                                else f"{column.name} || ' #{k}'")
                     exprs.append(expr)
                 cols = ", ".join(c.name for c in table.c)
                 where = ""
