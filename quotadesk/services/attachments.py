@@ -12,9 +12,7 @@ from quotadesk.services.unit_of_work import Desk, Tx, read_op
 
 @read_op
 def _invoice_number(tx: Tx, request_id: int) -> str:
-    request = tx.session.get(PaymentRequest, request_id)
-    number = getattr(request, "invoice_number", None) if request is not None else None
-    return str(number or f"request-{request_id}")
+    return tx.session.get_one(PaymentRequest, request_id).invoice_number
 
 
 def attach_documents(desk: Desk) -> Attach:

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select, true, update
 
 from quotadesk.models import EmailOutbox
 from quotadesk.services.errors import QuotaDeskError
-from quotadesk.services.settings import KEYS, Settings, current
+from quotadesk.services.settings import KEYS, Settings, show_settings
 from quotadesk.services.smtp_session import (
     KEYRING_SERVICE,
     PASSWORD_ENV,
@@ -39,7 +39,7 @@ from quotadesk.services.smtp_session import (
     smtp_password,
     store_password,
 )
-from quotadesk.services.unit_of_work import Desk, Tx, read_op, write_op
+from quotadesk.services.unit_of_work import Desk, Tx, write_op
 
 #: Waits after each failed attempt: five attempts spread over about a day (21 h 10 min).
 RETRY_DELAYS = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=4),
@@ -287,13 +287,8 @@ def _defer_due(tx: Tx, error: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-@read_op
-def _settings(tx: Tx) -> Settings:
-    return current(tx)
-
-
-def current_settings(desk: Desk) -> Settings:
-    return _settings(desk)
+#: The settings as a desk reads them now (one read transaction).
+current_settings = show_settings
 
 
 def send_test(desk: Desk, to: str, changes: Mapping[str, str] | None = None,

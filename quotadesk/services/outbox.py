@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 
 from quotadesk.models import Client, EmailOutbox, PaymentRequest
 from quotadesk.services.changes import note_rows
@@ -23,7 +23,6 @@ from quotadesk.services.rules.periods import local_date
 from quotadesk.services.settings import Settings, current
 from quotadesk.services.unit_of_work import Tx, read_op, write_op
 
-STATUSES = ("queued", "sending", "sent", "failed")
 NO_ADDRESS = "no e-mail address"
 TYPE_WORDS = {"Plan": "the plan fee", "Pack": "an add-on package", "Overage": "overage"}
 
@@ -159,11 +158,14 @@ def due_reminders(tx: Tx, client_ids: Collection[int] | None,
     rows = []
     for key, (r, n, name, email) in wanted.items():
         if key not in have:
-            request = {c: getattr(r, c) for c in ("id", "client_id", "type", "amount",
-                                                  "due_date", "status", "reference")}
-            request["invoice_number"] = getattr(r, "invoice_number", None)
-            rows.append(composer.reminder(request, n, today, name, email))
+            rows.append(composer.reminder(request_fields(r), n, today, name, email))
     return rows
+
+
+def request_fields(r: PaymentRequest) -> dict[str, Any]:
+    """A stored request as `MailComposer` reads one (the row PendingWrites inserts)."""
+    return {c: getattr(r, c) for c in ("id", "client_id", "type", "amount", "due_date",
+                                       "status", "reference", "invoice_number")}
 
 
 def _chunks(ids: Collection[int] | None) -> Iterable[Sequence[int] | None]:
@@ -275,8 +277,6 @@ def _status_word(status: str) -> str:
 @read_op
 def outbox_summary(tx: Tx) -> tuple[int, datetime | None]:
     """(messages waiting, the last time one was sent), for the status bar."""
-    from sqlalchemy import func
-
     waiting = tx.session.scalar(select(func.count(EmailOutbox.id)).where(
         or_(EmailOutbox.status == "queued", EmailOutbox.status == "sending"))) or 0
     last = tx.session.scalar(select(func.max(EmailOutbox.sent_at)))
@@ -300,10 +300,8 @@ def preview_message(tx: Tx, kind: str, subject: str, body: str, client: object =
         request = tx.session.scalars(select(PaymentRequest).where(
             PaymentRequest.client_id == row.id).order_by(PaymentRequest.id.desc())).first()
         if request is not None:
-            fields = {c: getattr(request, c) for c in ("id", "client_id", "type", "amount",
-                                                       "due_date", "status", "reference")}
-            fields["invoice_number"] = getattr(request, "invoice_number", None)
-            context["request"] = composer.request_context(fields, row.name, row.email)["request"]
+            context["request"] = composer.request_context(
+                request_fields(request), row.name, row.email)["request"]
     for key in ("subject", "body"):
         mail_text.check_template(f"template.{kind}.{key}", kind, key,
                                  subject if key == "subject" else body)
@@ -322,8 +320,6 @@ def preview_clients(tx: Tx, limit: int = 500) -> list[tuple[int, str]]:
 def settle_demo_history(tx: Tx, before: datetime) -> int:
     """A demo agency has been sending its mail all along: what it queued before `before`
     to a client with an address is sent, when it was queued."""
-    from sqlalchemy import update
-
     result = tx.session.execute(
         update(EmailOutbox)
         .where(EmailOutbox.status == "queued", EmailOutbox.created_at < before,

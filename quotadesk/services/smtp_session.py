@@ -39,7 +39,7 @@ class Server:
     sender: str
     sender_name: str
     reply_to: str
-    timeout: float
+    timeout: int  # seconds
 
     @classmethod
     def of(cls, s: Settings) -> Server:
@@ -47,7 +47,7 @@ class Server:
             raise MailNotSet("smtp: not set (set smtp.host and smtp.from with `quotadesk "
                              "settings set`, or in File → Settings…)", "smtp.host")
         return cls(s["smtp.host"], int(s["smtp.port"]), s["smtp.security"], s["smtp.user"],
-                   s["smtp.from"], s["agency.name"], s["agency.email"], float(s["smtp.timeout"]))
+                   s["smtp.from"], s["agency.name"], s["agency.email"], int(s["smtp.timeout"]))
 
 
 # -- the password --------------------------------------------------------------------------

@@ -209,6 +209,21 @@ def payment_status(status: str, overdue: bool = False) -> str:
     return tr("{status} · overdue").format(status=text) if overdue else text
 
 
+def payment_type(kind: str) -> str:
+    """A payment request's type as the window says it."""
+    return {"Plan": tr("Plan"), "Pack": tr("Pack"), "Overage": tr("Overage")}.get(kind, kind)
+
+
+def payment_tone(status: str, overdue: bool, *, status_column: bool, due_column: bool) -> str:
+    """The colour of a payment request's status and due date: overdue is bad wherever it
+    shows; the status itself is ok (paid), bad (failed) or warn (pending)."""
+    if (status_column or due_column) and overdue:
+        return "bad"
+    if status_column:
+        return {"paid": "ok", "failed": "bad", "pending": "warn"}.get(status, "")
+    return ""
+
+
 def ledger_kind(kind: str) -> str:
     return {"credit": tr("Credit"), "consume": tr("Consume"), "expire": tr("Expire"),
             "revoke": tr("Revoke")}.get(kind, kind)

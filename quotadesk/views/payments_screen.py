@@ -27,16 +27,10 @@ from quotadesk.services.errors import QuotaDeskError
 from quotadesk.services.payments import PaymentFilter, totals_of
 from quotadesk.services.results import PaymentInfo
 from quotadesk.views.desk_context import DeskContext
-from quotadesk.views.formatting import DASH, payment_status
+from quotadesk.views.formatting import DASH, payment_status, payment_tone, payment_type
 from quotadesk.views.ops import Area, Changes
 from quotadesk.views.tables import DeskRowModel, RowFilterProxy, fit_columns, make_table, refit_soon
 from quotadesk.views.widgets import Notice, column_layout, confirm, plain_label, refusal_text
-
-
-def type_text(kind: str) -> str:
-    from quotadesk.views.formatting import tr
-
-    return {"Plan": tr("Plan"), "Pack": tr("Pack"), "Overage": tr("Overage")}.get(kind, kind)
 
 
 class AllPaymentsModel(DeskRowModel[PaymentInfo]):
@@ -58,7 +52,7 @@ class AllPaymentsModel(DeskRowModel[PaymentInfo]):
             case c.CLIENT:
                 return p.client
             case c.TYPE:
-                return type_text(p.type) + (self.tr(" · auto top-up") if p.automatic else "")
+                return payment_type(p.type) + (self.tr(" · auto top-up") if p.automatic else "")
             case c.AMOUNT:
                 return fmt.money(p.amount)
             case c.CREATED:
@@ -80,11 +74,8 @@ class AllPaymentsModel(DeskRowModel[PaymentInfo]):
                 c.REFERENCE: p.reference.casefold()}[c(column)]
 
     def tone(self, p: PaymentInfo, column: int) -> str:
-        if column in (self.Column.STATUS, self.Column.DUE) and p.overdue:
-            return "bad"
-        if column == self.Column.STATUS:
-            return {"paid": "ok", "failed": "bad", "pending": "warn"}.get(p.status, "")
-        return ""
+        return payment_tone(p.status, p.overdue, status_column=column == self.Column.STATUS,
+                            due_column=column == self.Column.DUE)
 
     def tooltip(self, p: PaymentInfo, column: int) -> str | None:
         if column == self.Column.CREATED:

@@ -33,8 +33,8 @@ def document_locale() -> str:
 
 
 def invoice_document(data: InvoiceData, locale: str | None = None) -> bytes:
+    from quotadesk.printing import render_pdf
     from quotadesk.services.documents.layout import CSS_DPI, Sizes, invoice_page
-    from quotadesk.services.documents.pdf import render_pdf
 
     locale = locale or document_locale()
     page = invoice_page(data, DocumentText(data.currency, locale), Sizes(CSS_DPI))
@@ -42,8 +42,8 @@ def invoice_document(data: InvoiceData, locale: str | None = None) -> bytes:
 
 
 def statement_document(data: StatementData, locale: str | None = None) -> bytes:
+    from quotadesk.printing import render_pdf
     from quotadesk.services.documents.layout import CSS_DPI, Sizes, statement_page
-    from quotadesk.services.documents.pdf import render_pdf
 
     locale = locale or document_locale()
     page = statement_page(data, DocumentText(data.currency, locale), Sizes(CSS_DPI))

@@ -5,6 +5,7 @@ prints what this writes. Every figure comes from the data as the services comput
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from html import escape
 
 from quotadesk.services.documents.data import (
@@ -34,6 +35,8 @@ class Page:
 
 #: QTextDocument reads HTML lengths in CSS pixels (1/96 inch) whatever the device.
 CSS_DPI = 96
+#: Lengths in points below one whole point, exact.
+HAIRLINE, TIGHT_PADDING, CELL_PADDING = Decimal("0.5"), Decimal("1.5"), Decimal("2.5")
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,8 @@ class Sizes:
 
     dpi: int
 
-    def pt(self, points: float) -> int:
-        return max(1, round(points * self.dpi / 72))
+    def pt(self, points: Decimal | int) -> int:
+        return max(1, round(Decimal(points) * self.dpi / 72))
 
 
 def _e(text: object) -> str:
@@ -60,7 +63,7 @@ def _table(headers: list[tuple[str, str, str]], rows: list[list[str]], size: Siz
         caption = (f'<tr><th colspan="{len(headers)}" align="left" style="border-style:none; '
                    f'font-size:11pt; padding-top:{size.pt(12)}px; padding-left:0px;">'
                    f"{_e(title)}</th></tr>")
-    ruled = f"border-width:{size.pt(0.5)}px; border-style:solid; border-color:{RULE};"
+    ruled = f"border-width:{size.pt(HAIRLINE)}px; border-style:solid; border-color:{RULE};"
     head = "".join(
         f'<th align="{align}"{_width(w)} style="background-color:{HEAD_BG}; {ruled}">'
         f"{_e(text)}</th>" for text, align, w in headers)
@@ -68,7 +71,7 @@ def _table(headers: list[tuple[str, str, str]], rows: list[list[str]], size: Siz
         "<tr>" + "".join(f'<td align="{headers[i][1]}" style="{ruled}{_keep(headers[i])}">'
                          f"{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
         for row in rows)
-    return (f'<table width="{width}" cellspacing="0" cellpadding="{size.pt(2.5)}" '
+    return (f'<table width="{width}" cellspacing="0" cellpadding="{size.pt(CELL_PADDING)}" '
             f'border="0" style="border-collapse:collapse; margin-top:{size.pt(4)}px;">'
             f"<thead>{caption}<tr>{head}</tr></thead>{body}</table>")
 
@@ -114,7 +117,7 @@ def _top(agency: Agency, title: str, facts: list[tuple[str, str]], size: Sizes) 
             f'<td width="45%" valign="top" align="right">'
             f'<p align="right" style="font-size:18pt; font-weight:600; margin-bottom:'
             f'{size.pt(4)}px;">{_e(title)}</p>'
-            f'<table cellspacing="0" cellpadding="{size.pt(1.5)}" align="right">'
+            f'<table cellspacing="0" cellpadding="{size.pt(TIGHT_PADDING)}" align="right">'
             f"{_facts(facts)}</table></td></tr></table>")
 
 
@@ -163,7 +166,7 @@ def invoice_page(data: InvoiceData, text: DocumentText, size: Sizes) -> Page:
     html = (_top(data.agency, "Invoice", facts, size)
             + _client_block("Bill to", data.client_name, data.client_email, size)
             + lines_table
-            + f'<table width="100%" cellspacing="0" cellpadding="{size.pt(2.5)}" '
+            + f'<table width="100%" cellspacing="0" cellpadding="{size.pt(CELL_PADDING)}" '
               f'style="margin-top:{size.pt(6)}px;">{totals_rows}</table>'
             + f'<p style="margin-top:{size.pt(14)}px; color:{MUTED};">'
               f"Reference: {_e(data.reference)}<br/>"

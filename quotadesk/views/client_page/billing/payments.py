@@ -13,7 +13,7 @@ from quotadesk.services.results import PaymentInfo
 from quotadesk.views.client_page.billing.base import ClientTab
 from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.documents import add_invoice_button
-from quotadesk.views.formatting import DASH, payment_status
+from quotadesk.views.formatting import DASH, payment_status, payment_tone, payment_type
 from quotadesk.views.tables import (
     DeskRowModel,
     RowFilterProxy,
@@ -38,8 +38,7 @@ class PaymentModel(DeskRowModel[PaymentInfo]):
         fmt, c = self.ctx.fmt, self.Column
         match c(column):
             case c.TYPE:
-                return {"Plan": self.tr("Plan"), "Pack": self.tr("Pack"),
-                        "Overage": self.tr("Overage")}.get(p.type, p.type)
+                return payment_type(p.type)
             case c.AMOUNT:
                 return fmt.money(p.amount)
             case c.CREATED:
@@ -60,11 +59,8 @@ class PaymentModel(DeskRowModel[PaymentInfo]):
                 c.REFERENCE: p.reference.casefold()}[c(column)]
 
     def tone(self, p: PaymentInfo, column: int) -> str:
-        if column in (self.Column.STATUS, self.Column.DUE) and p.overdue:
-            return "bad"
-        if column == self.Column.STATUS:
-            return {"paid": "ok", "failed": "bad", "pending": "warn"}.get(p.status, "")
-        return ""
+        return payment_tone(p.status, p.overdue, status_column=column == self.Column.STATUS,
+                            due_column=column == self.Column.DUE)
 
     def tooltip(self, p: PaymentInfo, column: int) -> str | None:
         return self.tr("Overdue: pending past its due date") if p.overdue else None
