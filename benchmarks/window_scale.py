@@ -49,6 +49,39 @@ def _painted(app, view) -> None:
     app.processEvents()
 
 
+def _settled(app, view) -> None:
+    """What the event loop does after a change, as a user sees it: the delayed layout and
+    the paints it asked for, then (if none came) a paint of the list. (Forcing a repaint
+    before the event loop ran, as `_painted` does, paints the list twice: once before the
+    view's delayed layout and once after.)"""
+    watch = _paints(view)
+    before = watch.count
+    app.processEvents()
+    if watch.count == before:
+        view.viewport().repaint()
+    app.processEvents()
+
+
+def _paints(view):
+    """A counter of the list's paints, installed once per view."""
+    watch = getattr(view, "_bench_paints", None)
+    if watch is None:
+        from PySide6.QtCore import QEvent, QObject
+
+        class Watch(QObject):
+            count = 0
+
+            def eventFilter(self, _obj, event):
+                if event.type() == QEvent.Type.Paint:
+                    self.count += 1
+                return False
+
+        watch = Watch(view)
+        view.viewport().installEventFilter(watch)
+        view._bench_paints = watch
+    return watch
+
+
 def child_bare(_db: str, _count: int) -> dict[str, float]:
     from PySide6.QtGui import QStandardItemModel
     from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
@@ -111,18 +144,9 @@ def child_window(db: str, count: int, measure: bool) -> dict[str, object]:
     from PySide6.QtCore import QSettings, Qt, QTimer
 
     app = _app()
-    from quotadesk.views.desk_context import DeskContext
-    from quotadesk.views.main_window import MainWindow
     from quotadesk.views.ops import MainThreadGarbageCollector
 
     collector = MainThreadGarbageCollector(app)  # as app.run_gui
-    try:
-        from quotadesk.db import check_in_background
-    except ImportError:  # the previous version
-        new = False
-    else:
-        new = True
-        check_in_background()  # as app.run_gui does
     beats = {"last": time.perf_counter(), "longest": 0.0}
 
     def beat() -> None:
@@ -131,20 +155,24 @@ def child_window(db: str, count: int, measure: bool) -> dict[str, object]:
         beats["last"] = now
 
     settings = QSettings(f"/tmp/window-scale-{os.getpid()}.ini", QSettings.Format.IniFormat)
-    ctx = DeskContext(locale="en_US")
-    window = MainWindow(ctx, settings)
-    window.resize(1500, 900)
-    window.show()
-    if new:
-        import gc
-        gc.freeze()  # as app.run_gui does after the window is shown
     timer = QTimer()
     timer.setInterval(2)
     timer.timeout.connect(beat)
+    try:
+        from quotadesk.app import open_window
+    except ImportError:  # the previous version: its run_gui's steps
+        ctx, window = _previous_open(db, settings)
+    else:
+        ctx, window = open_window(db, settings=settings, locale="en_US", on_built=lambda w: (
+            w.resize(1500, 900)))
+    # The window's own first paint (before it, nothing is on screen to wait for) is timed
+    # apart from the stalls.
+    started = time.perf_counter()
+    app.processEvents()
+    shell_paint = time.perf_counter() - started
     timer.start()
     beat()
     beats["longest"] = 0.0
-    window.open_database(db)
     view = window.client_list.table
     first = None
     while view.model().rowCount() < count:
@@ -159,10 +187,12 @@ def child_window(db: str, count: int, measure: bool) -> dict[str, object]:
         scroll = view.verticalScrollBar()
         for step in range(40):
             scroll.setValue(scroll.maximum() * step // 40)
-            _painted(app, view)
+            _settled(app, view)
         result["keys"] = keystrokes(app, window.client_list.search, view)
-        result["sorts"] = sorts(app, view, Qt.SortOrder.AscendingOrder)
+        # The issue's stall: load, scroll and typing (a sort is timed on its own, below).
         result["stall"] = beats["longest"]
+        result["shell"] = shell_paint
+        result["sorts"] = sorts(app, view, Qt.SortOrder.AscendingOrder)
     timer.stop()
     collector.timer.stop()
     result["rss_mib"] = _rss()
@@ -171,12 +201,33 @@ def child_window(db: str, count: int, measure: bool) -> dict[str, object]:
     return result
 
 
+def _previous_open(db: str, settings):
+    from quotadesk.views.desk_context import DeskContext
+    from quotadesk.views.main_window import MainWindow
+
+    try:
+        from quotadesk.db import check_in_background
+    except ImportError:
+        pass
+    else:
+        check_in_background()
+    ctx = DeskContext(locale="en_US")
+    window = MainWindow(ctx, settings)
+    window.resize(1500, 900)
+    window.show()
+    import gc
+
+    gc.freeze()
+    window.open_database(db)
+    return ctx, window
+
+
 def keystrokes(app, line_edit, view) -> list[float]:
     times = []
     for text in KEYS * 2:
         started = time.perf_counter()
         line_edit.setText(text)
-        _painted(app, view)
+        _settled(app, view)
         times.append(time.perf_counter() - started)
     return times
 
@@ -186,7 +237,7 @@ def sorts(app, view, order) -> list[float]:
     for column in (1, 2, 3, 4, 5, 0):
         started = time.perf_counter()
         view.sortByColumn(column, order)
-        _painted(app, view)
+        _settled(app, view)
         times.append(time.perf_counter() - started)
     return times
 
@@ -296,8 +347,9 @@ def main() -> int:
           f"{p95(qt_keys) * 1000:.1f} ms")  # type: ignore
     print("sort by column (plan, status, included, wallet, pending, name): " + ", ".join(
         f"{t * 1000:.0f} ms" for t in measured["sorts"]))  # type: ignore
-    print(f"longest UI-thread stall (load, scroll, typing, sorting): "
-          f"{float(measured['stall']) * 1000:.0f} ms")  # type: ignore[arg-type]
+    print(f"longest UI-thread stall (load, scroll, typing): "
+          f"{float(measured['stall']) * 1000:.0f} ms; the window's first paint before it "
+          f"{float(measured['shell']) * 1000:.0f} ms")  # type: ignore[arg-type]
     print(f"peak memory: {med('window', 'rss_mib'):.0f} MiB; minimal model "
           f"{med('minimal', 'rss_mib') if 'rss_mib' in rows['minimal'][0] else 0:.0f} MiB")
     return 0

@@ -79,8 +79,6 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
         return self_test_main()
     from PySide6.QtWidgets import QApplication
 
-    from quotadesk.views.desk_context import DeskContext
-    from quotadesk.views.main_window import MainWindow
     from quotadesk.views.ops import MainThreadGarbageCollector
 
     os.umask(0o077)  # every file QuotaDesk writes is its owner's alone (SPEC §8)
@@ -88,26 +86,45 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
     app = application()
     assert isinstance(app, QApplication)
     collector = MainThreadGarbageCollector(app)
-    ctx = DeskContext()
-    window = MainWindow(ctx)
-    install_excepthook(window, log_file)
-    window.show()
-    # What is alive now (the modules, the window) lives as long as the process: out of the
-    # collector's way, so that a collection on the UI thread walks only what came since.
-    import gc
-
-    from quotadesk.db import check_in_background
-
-    gc.freeze()
-    check_in_background()  # the first screenful does not wait for the file's check
-    window.open_database(db if db is not None else remembered_database(window.settings),
-                         now=now)
+    ctx, _window = open_window(db, now, on_built=lambda w: install_excepthook(w, log_file))
     code = app.exec()
     ctx.wait_idle()
     if ctx.desk is not None:
         ctx.desk.close()
     collector.timer.stop()
     return int(code)
+
+
+def open_window(db: str | None, now: str | None = None, settings: Any = None,
+                locale: str | None = None, on_built: Callable[[Any], None] | None = None
+                ) -> tuple[Any, Any]:
+    """The desk and its window, shown, opening `db` (None: the one chosen last time). The
+    database is opened and its client list read while the window is being built (unless
+    the clock is fixed: the list is read at the fixed time, once the window has it)."""
+    import gc
+
+    from PySide6.QtCore import QSettings
+
+    from quotadesk.db import check_in_background
+    from quotadesk.views.desk_context import DeskContext
+    from quotadesk.views.early_open import EarlyOpen
+
+    settings = settings if settings is not None else QSettings()
+    ctx = DeskContext(locale=locale)
+    check_in_background()  # the first screenful does not wait for the file's check
+    chosen = db if db is not None else remembered_database(settings)
+    early = EarlyOpen(ctx, chosen) if now is None else None
+    from quotadesk.views.main_window import MainWindow
+
+    window = MainWindow(ctx, settings)
+    if on_built is not None:
+        on_built(window)
+    window.show()
+    # What is alive now (the modules, the window) lives as long as the process: out of the
+    # collector's way, so that a collection on the UI thread walks only what came since.
+    gc.freeze()
+    window.open_database(chosen, now=now, early=early)
+    return ctx, window
 
 
 def log_dir() -> Path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -13,6 +15,10 @@ if TYPE_CHECKING:
     from quotadesk.db import DatabaseCorrupt
 
 
+#: The longest a check waits for the window's first reads before it starts anyway (seconds).
+HOLD_S = 10.0
+
+
 class IntegrityCheck:
     """SQLite's quick check of a file just opened, in a thread of its own (SQLite lets go of
     the GIL while it reads), so that the window's first screenful is not kept waiting for it
@@ -20,7 +26,11 @@ class IntegrityCheck:
     ahead meanwhile; every write waits for the verdict and is refused on a damaged file;
     today's automatic backup is taken after a sound verdict only (a damaged file is never
     copied over a good backup); and the window, told the verdict, refuses a damaged file
-    exactly as an open would have."""
+    exactly as an open would have.
+
+    It starts once the window has shown the client list (`go`), so that its reading does not
+    compete with the list's for the disk and the cores, or after `HOLD_S` at the latest; a
+    write that needs the verdict starts it at once."""
 
     def __init__(self, url: str, path: Path) -> None:
         self.url, self.path = url, path
@@ -31,6 +41,7 @@ class IntegrityCheck:
         self._finished = False
         self._after: list[Callable[[], None]] = []
         self._done = threading.Event()
+        self._go = threading.Event()
         #: Set once what waited for a sound verdict (today's backup) is done too.
         self.chores_done = threading.Event()
         with _checks_lock:
@@ -41,6 +52,8 @@ class IntegrityCheck:
     def _run(self) -> None:
         from quotadesk.db import DatabaseCorrupt, check_integrity, latest_backup, plain_database_error
 
+        self._go.wait(HOLD_S)
+        _lowest_priority()
         try:
             check_integrity(self.url)
         except DatabaseCorrupt as error:
@@ -62,11 +75,16 @@ class IntegrityCheck:
         finally:
             self.chores_done.set()
 
+    def go(self) -> None:
+        """The window's first reads are done: check now."""
+        self._go.set()
+
     def done(self) -> bool:
         return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> DatabaseCorrupt | None:
-        """The verdict: None when the file is sound."""
+        """The verdict: None when the file is sound (asking for it starts the check)."""
+        self._go.set()
         self._done.wait(timeout)
         return self.problem
 
@@ -83,6 +101,14 @@ class IntegrityCheck:
                 return False
             self._after.append(work)
             return True
+
+
+def _lowest_priority() -> None:
+    """This thread yields the processor to every other (the window's above all): the check
+    reads the whole file, seconds of work that nobody waits for. Linux lets a thread's
+    niceness be set alone; elsewhere the check runs at the process's priority."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 _checks: dict[Path, IntegrityCheck] = {}

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import String, cast, exists, func, insert, literal, or_, select, update
 
 from quotadesk.models import Client, EmailOutbox, PaymentRequest
 from quotadesk.services.changes import note_rows
@@ -134,32 +134,28 @@ def due_reminders(tx: Tx, client_ids: Collection[int] | None,
     """Outbox rows for the reminders now due (SPEC §9): a request still pending N days after
     its due date, for each N of `mail.reminders`, once; never before the day."""
     composer = composer or MailComposer(tx)
-    days = composer.settings.reminder_days
+    days = list(dict.fromkeys(composer.settings.reminder_days))
     if not days or (client_ids is not None and not client_ids):
         return []
     today = local_date(tx.now, tx.tz)
-    latest_due = today - timedelta(days=min(days))
-    query = (select(PaymentRequest, Client.name, Client.email)
-             .join(Client, Client.id == PaymentRequest.client_id)
-             .where(PaymentRequest.status == "pending", PaymentRequest.due_date <= latest_due))
-    found: list[tuple[PaymentRequest, str, str | None]] = []
-    for chunk in _chunks(client_ids):
-        q = query if chunk is None else query.where(PaymentRequest.client_id.in_(chunk))
-        found.extend(tx.session.execute(q.order_by(PaymentRequest.id)).all())
-    if not found:
-        return []
-    wanted = {f"reminder:{r.id}:{n}": (r, n, name, email) for r, name, email in found
-              for n in days if r.due_date + timedelta(days=n) <= today}
-    have: set[str] = set()
-    keys = list(wanted)
-    for start in range(0, len(keys), 500):
-        have.update(k for k in tx.session.scalars(select(EmailOutbox.key).where(
-            EmailOutbox.key.in_(keys[start:start + 500]))) if k)
-    rows = []
-    for key, (r, n, name, email) in wanted.items():
-        if key not in have:
-            rows.append(composer.reminder(request_fields(r), n, today, name, email))
-    return rows
+    # Only the reminders not yet queued are read: the outbox's unique key answers in the
+    # database (a desk with 100,000 clients holds tens of thousands of old reminders).
+    found: list[tuple[int, PaymentRequest, int, str, str | None]] = []
+    for place, n in enumerate(days):
+        key = literal("reminder:") + cast(PaymentRequest.id, String) + literal(f":{n}")
+        query = (select(PaymentRequest, Client.name, Client.email)
+                 .join(Client, Client.id == PaymentRequest.client_id)
+                 .where(PaymentRequest.status == "pending",
+                        PaymentRequest.due_date <= today - timedelta(days=n),
+                        ~exists().where(EmailOutbox.key == key)))
+        for chunk in _chunks(client_ids):
+            q = query if chunk is None else query.where(PaymentRequest.client_id.in_(chunk))
+            found.extend((r.id, r, place, name, email)
+                         for r, name, email in tx.session.execute(q).all())
+    # In the order of the requests, then of `mail.reminders` (the order they always had).
+    found.sort(key=lambda item: (item[0], item[2]))
+    return [composer.reminder(request_fields(r), days[place], today, name, email)
+            for _, r, place, name, email in found]
 
 
 def request_fields(r: PaymentRequest) -> dict[str, Any]:

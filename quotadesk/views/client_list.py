@@ -8,9 +8,9 @@ filter hides that client the page stays open and the list says so."""
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QTableView,
     QVBoxLayout,
@@ -34,9 +35,12 @@ from quotadesk.views.client_list_model import (
     load_client_listing,
 )
 from quotadesk.views.desk_context import DeskContext
-from quotadesk.views.ops import Area, Changes
+from quotadesk.views.ops import Area, Changes, hold_collection, release_collection
 from quotadesk.views.tables import LEFT, fit_columns, header_width
 from quotadesk.views.widgets import plain_label
+
+if TYPE_CHECKING:
+    from quotadesk.views.early_open import EarlyOpen
 
 __all__ = ["STATUS_FILTERS", "ClientListModel", "ClientListPanel", "ClientRow",
            "load_client_listing"]
@@ -71,6 +75,9 @@ def client_table(model: ClientListModel, name: str) -> QTableView:
     view.setWordWrap(False)
     view.setTabKeyNavigation(False)
     view.setShowGrid(False)
+    # Always there: a filter that shrinks the list below a screenful does not resize the
+    # rows' width (and repaint the list twice).
+    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
     view.verticalHeader().hide()
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     view.verticalHeader().setDefaultSectionSize(28)
@@ -94,6 +101,8 @@ class ClientListPanel(QWidget):
     cancel_requested = Signal(int)
     #: A complete load was shown (the first screenful alone does not count).
     loaded = Signal()
+    #: A complete load ended, shown or not (refused, failed, or overtaken by a newer one).
+    settled = Signal()
 
     def __init__(self, ctx: DeskContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,8 +111,11 @@ class ClientListPanel(QWidget):
         self.model = ClientListModel(self)
         self._selected: int | None = None
         self._fitted = False  # column widths fitted to the rows, or restored
+        self._auto_widths = False  # the widths are the window's choice (not restored or set)
+        self._fitting = False
         self._generation = 0  # of loads: a first screenful older than the whole is dropped
         self._shown_generation = -1
+        self._early: EarlyOpen | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 6, 12)
@@ -131,6 +143,12 @@ class ClientListPanel(QWidget):
         self.table = client_table(self.model, self.tr("Client list"))
         fit_columns(self.table, {0: 190, 1: 125, 2: 125, 3: 95, 4: 110, 5: 90})
         layout.addWidget(self.table, 1)
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(60)
+        self._refit.timeout.connect(self.fit_columns)
+        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
+        self.table.installEventFilter(self)
         # Said when the filter hides the client whose page is open (the page stays).
         self.hidden_notice = plain_label("", wrap=True, name="hint")
         self.hidden_notice.setObjectName("hiddenNotice")
@@ -140,6 +158,9 @@ class ClientListPanel(QWidget):
         bottom = QHBoxLayout()
         self.count = QLabel()
         self.count.setObjectName("countLabel")
+        # Its text changes with every keystroke: its width is the row's, not the text's, so
+        # a new count repaints the label alone, never the layout around it.
+        self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bottom.addWidget(self.count, 1)
         self.add_button = QPushButton(self.tr("&Add client…"))
         self.edit_button = QPushButton(self.tr("&Edit…"))
@@ -171,11 +192,19 @@ class ClientListPanel(QWidget):
                            Area.PAYMENTS):
             self.reload()
 
+    def take_early(self, early: EarlyOpen) -> None:
+        """The next load of `early`'s database takes what `early` read (or is reading)."""
+        self._early = early
+
     def reload(self) -> None:
         desk, locale = self.ctx.desk, self.ctx.fmt.locale
         self.model.fmt = self.ctx.fmt
         self._generation += 1
         generation = self._generation
+        early, self._early = self._early, None
+        if early is not None and early.facts is not None and early.facts.desk is desk:
+            self._show_early(early, generation)
+            return
         if desk is None:
             self.model.set_listing(ClientListing([], [], b"", [], {}))
             self._update_count()
@@ -185,9 +214,31 @@ class ClientListPanel(QWidget):
             self.ctx.run_op(self, lambda: load_client_listing(desk, locale, FIRST_SCREENFUL),
                             lambda listing: self._loaded(listing, generation),
                             latest="client-list-first", label=self.tr("Loading clients"))
+        hold_collection()
         self.ctx.run_op(self, lambda: load_client_listing(desk, locale),
                         lambda listing: self._loaded(listing, generation),
-                        latest="client-list", label=self.tr("Loading clients"))
+                        latest="client-list", label=self.tr("Loading clients"),
+                        on_settled=self._settled)
+
+    def _settled(self) -> None:
+        release_collection()
+        self.settled.emit()
+
+    def _show_early(self, early: EarlyOpen, generation: int) -> None:
+        """The first screenful read at start-up now, the whole list when it has arrived."""
+        if early.first is not None:
+            self._loaded(early.first, generation)
+
+        def whole() -> None:
+            listing, early.listing, early.first = early.listing, None, None
+            early.deleteLater()  # its work is done: the rows live in the model alone
+            if listing is None:  # (not read: a failure was reported) read it again
+                self.reload()
+                return
+            self._loaded(listing, generation)
+            self.settled.emit()
+
+        early.when(early.listed, early.is_listed, whole)
 
     def _loaded(self, listing: ClientListing, generation: int) -> None:
         if generation < self._shown_generation or (
@@ -195,16 +246,17 @@ class ClientListPanel(QWidget):
             return  # a first screenful after the whole list, or an older load
         self._shown_generation = generation
         self.model.set_listing(listing)
+        if not self._fitted and listing.rows:
+            # Once, on the first rows that arrive (the first screenful is the same first rows
+            # as the whole list's), unless the widths a person set last time were restored.
+            QTimer.singleShot(0, self.table, self.fit_columns)
+            self._fitted = True
         if not listing.complete:
             self._update_count()
             return
         # The rows stay until the next load: out of the collector's way (a full collection
         # over 100,000 rows is a pause of the UI thread), as Instagram does with gc.freeze.
         gc.freeze()
-        if not self._fitted and listing.rows:
-            # Once, unless the widths a person set last time were restored.
-            QTimer.singleShot(0, self.table, self.fit_columns)
-            self._fitted = True
         self._reselect()
         self._update_buttons()
         self._update_count()
@@ -217,7 +269,7 @@ class ClientListPanel(QWidget):
         text), the names last."""
         view, model, c = self.table, self.model, ClientListModel.Column
         metrics = QFontMetrics(view.font())
-        rows = model.rows[:300]
+        rows = model.rows[:150]
         widths = []
         for column in range(model.columnCount()):
             longest = max((metrics.horizontalAdvance(model.display(row, column))
@@ -237,8 +289,27 @@ class ClientListPanel(QWidget):
             give = min(excess, max(0, widths[column] - floor))
             widths[column] -= give
             excess -= give
+        self._fitting = True
         for column in range(last):
             view.setColumnWidth(column, widths[column])
+        self._fitting = False
+        self._auto_widths = True
+
+    def _section_resized(self) -> None:
+        if not self._fitting:
+            self._auto_widths = False  # a person set a width: it stays as set
+
+    def _width_changed(self) -> None:
+        """The list got narrower or wider (a client's page opened beside it, the splitter
+        moved): widths the window chose are chosen again, so that the amounts stay whole."""
+        if self._auto_widths:
+            self._refit.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize and \
+                event.size().width() != event.oldSize().width():  # type: ignore[attr-defined]
+            self._width_changed()
+        return super().eventFilter(watched, event)
 
     # -- filtering and sorting ---------------------------------------------------------------
     def _filter_changed(self) -> None:
@@ -248,6 +319,10 @@ class ClientListPanel(QWidget):
     def _after_reset(self) -> None:
         """A filter, sort or load replaced the rows: the open client stays selected (and in
         view) if shown; if the filter hides it, its page stays open and the list says so."""
+        # The rows' layout now, not on a timer after the next paint: a count that changed
+        # would otherwise paint the list a second time (the hidden row header lays out late).
+        self.table.verticalHeader().doItemsLayout()
+        self.table.doItemsLayout()
         self._reselect()
         self._update_count()
 

@@ -28,9 +28,13 @@ SHORT_UNITS = {"minutes": "min", "sms": "SMS", "email": "email"}
 #: Status filter keys; a row's state is one of the first three.
 STATES = ("active", "blocked", "none")
 STATUS_FILTERS = ("all", *STATES, "overdue")
-_SERVED = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole,
-                     Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
-                     Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole})
+_DISPLAY, _ACCESSIBLE = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole
+_ALIGNMENT, _FOREGROUND = Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole
+_TOOLTIP, _USER = Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole
+_SERVED = frozenset({_DISPLAY, _ACCESSIBLE, _ALIGNMENT, _FOREGROUND, _TOOLTIP, _USER})
+_SHOWN = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_BRUSHES = {tone: QBrush(colour) for tone, colour in TONES.items()}
+COLUMNS = 6
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,29 @@ def column_keys(listing: ClientListing, column: int, locale: str) -> list[Any]:
             if row.plan not in plan_keys:
                 plan_keys[row.plan] = collation_key(row.plan or "", locale)
         return [plan_keys[row.plan] for row in rows]
+    # Rows share their blocks, allowances and wallets (the service reads each distinct
+    # text once): each distinct one is worked out once.
     if column == 2:
         bits = {"minutes": 1, "sms": 2, "email": 4}
-        return [(state * 8 + sum(bits.get(r, 0) for r in row.blocked))
+        blocks: dict[tuple[str, ...], int] = {}
+        for row in rows:
+            if row.blocked not in blocks:
+                blocks[row.blocked] = sum(bits.get(r, 0) for r in row.blocked)
+        return [state * 8 + blocks[row.blocked]
                 for state, row in zip(listing.states, rows, strict=True)]
     if column == 3:
-        return [max(ZERO, row.allowances[0][1] - row.allowances[0][2]) if row.allowances
-                else NO_AMOUNT for row in rows]
+        left: dict[Any, Decimal] = {(): NO_AMOUNT}
+        for row in rows:
+            if row.allowances not in left:
+                _, included, used = row.allowances[0]
+                left[row.allowances] = max(ZERO, included - used)
+        return [left[row.allowances] for row in rows]
     if column == 4:
-        return [_wallet_amounts(row) for row in rows]
+        held: dict[Any, tuple[Decimal, Decimal, Decimal]] = {}
+        for row in rows:
+            if row.wallet not in held:
+                held[row.wallet] = _wallet_amounts(row)
+        return [held[row.wallet] for row in rows]
     return [row.pending for row in rows]
 
 
@@ -151,6 +169,7 @@ class ClientListModel(QAbstractTableModel):
         self._position: list[int] | None = None  # where each row is in `order`
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._keys: dict[int, list[Any]] = {}
+        self._ranks: dict[int, list[int]] = {}
         #: Row numbers of `listing.rows` shown, in `order`'s order.
         self.visible: list[int] = []
         self.needle = ""
@@ -165,6 +184,7 @@ class ClientListModel(QAbstractTableModel):
         same = listing.ids == self.listing.ids
         self.listing = listing
         self._keys.clear()
+        self._ranks.clear()
         old = self.visible
         self._order_rows()
         self._refilter(narrow=False)
@@ -204,9 +224,9 @@ class ClientListModel(QAbstractTableModel):
                 self.order.reverse()
             return
         column, order = self._sort
-        keys = self._sort_keys(column)
+        ranks = self._sort_ranks(column)
         # Stable on the name order: equal keys stay in alphabetical order.
-        self.order = sorted(range(count), key=keys.__getitem__,
+        self.order = sorted(range(count), key=ranks.__getitem__,
                             reverse=order == Qt.SortOrder.DescendingOrder)
 
     def _sort_keys(self, column: int) -> list[Any]:
@@ -214,6 +234,16 @@ class ClientListModel(QAbstractTableModel):
         if keys is None:
             keys = self._keys[column] = column_keys(self.listing, column, self.fmt.locale)
         return keys
+
+    def _sort_ranks(self, column: int) -> list[int]:
+        """Each row's place among the column's distinct values (a few hundred, however many
+        clients): a sort then compares small integers, not amounts or tuples of them."""
+        ranks = self._ranks.get(column)
+        if ranks is None:
+            keys = self._sort_keys(column)
+            place = {key: i for i, key in enumerate(sorted(set(keys)))}
+            ranks = self._ranks[column] = [place[key] for key in keys]
+        return ranks
 
     def _refilter(self, narrow: bool) -> None:
         """The shown rows: the sorted ones of the chosen status whose search text holds the
@@ -271,7 +301,7 @@ class ClientListModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.visible)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.Column)
+        return 0 if parent.isValid() else COLUMNS
 
     def headers(self) -> list[str]:
         return [self.tr("Name"), self.tr("Plan"), self.tr("Status"),
@@ -291,26 +321,26 @@ class ClientListModel(QAbstractTableModel):
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _SHOWN if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in _SERVED or not index.isValid():
             return None  # a painted cell asks for a dozen roles: the rest answered at once
-        row = self.listing.rows[self.visible[index.row()]]
-        column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        number = self.visible[index.row()]
+        return self._value(self.listing.rows[number], number, index.column(), role)
+
+    def _value(self, row: ClientListRow, number: int, column: int, role: int) -> Any:
+        if role in (_DISPLAY, _ACCESSIBLE):
             return self.display(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _ALIGNMENT:
             return RIGHT if column in self.numeric else LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             tone = self.tone(row, column)
-            return QBrush(TONES[tone]) if tone else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+            return _BRUSHES[tone] if tone else None
+        if role == _TOOLTIP:
             return self.tooltip(row, column)
-        if role == Qt.ItemDataRole.UserRole:
-            return self._sort_keys(column)[self.visible[index.row()]] if column else \
+        if role == _USER:
+            return self._sort_keys(column)[number] if column else \
                 collation_key(row.name, self.fmt.locale)
         return None
 

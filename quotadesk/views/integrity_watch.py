@@ -24,6 +24,14 @@ def damaged_refusal(problem: Any) -> QuotaDeskError:
                            f"({problem.detail[:200]}).{advice}")
 
 
+def start_integrity_check(desk: Any) -> None:
+    """The window's first reads of `desk` are done: its integrity check may start (it waits
+    for them, not to slow them down; see `IntegrityCheck`)."""
+    check = getattr(desk.database, "integrity", None) if desk is not None else None
+    if check is not None:
+        check.go()
+
+
 def after_integrity_check(parent: QObject, desk: Any, on_sound: Callable[[], None] | None,
                           on_damaged: Callable[[QuotaDeskError, str], None],
                           on_backup_failed: Callable[[str], None]) -> None:

@@ -104,7 +104,7 @@ class MailStatus(QObject):
         parts = []
         if state.waiting:
             parts.append(self.tr("1 e-mail waiting") if state.waiting == 1 else
-                         self.tr("{n} e-mails waiting").format(n=state.waiting))
+                         self.tr("{n} e-mails waiting").format(n=fmt.count(state.waiting)))
         if state.last_sent is not None:
             parts.append(self.tr("last sent {when}").format(when=_short(fmt.local(
                 state.last_sent))))

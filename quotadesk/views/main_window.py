@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, Qt
@@ -26,25 +26,32 @@ from quotadesk.services.results import ClientInfo, RolloverResult
 from quotadesk.services.unit_of_work import fixed_clock
 from quotadesk.services.usage import parse_time
 from quotadesk.views.agency_card import AgencyCard
-from quotadesk.views.audit_screen import AuditLogDialog
 from quotadesk.views.client_list import ClientListPanel
-from quotadesk.views.client_page.page import ClientPage
 from quotadesk.views.database_actions import DatabaseActions
 from quotadesk.views.desk_context import DeskContext, DeskFacts
-from quotadesk.views.dialogs.about import AboutDialog
-from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
-from quotadesk.views.dialogs.client import ClientDialog
-from quotadesk.views.dialogs.settings import SettingsDialog
-from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
-from quotadesk.views.dialogs.usage import ImportUsageDialog, RecordUsageDialog, run_rollover
-from quotadesk.views.integrity_watch import after_integrity_check
+from quotadesk.views.dialogs.usage import run_rollover
+from quotadesk.views.integrity_watch import after_integrity_check, start_integrity_check
 from quotadesk.views.mail_status import MailStatus
 from quotadesk.views.ops import Changes
-from quotadesk.views.outbox_screen import OutboxDialog
-from quotadesk.views.payments_screen import PaymentsScreen
 from quotadesk.views.widgets import ShortcutsFirst, plain_label, refusal_text
 
+if TYPE_CHECKING:  # imported where first used: the window opens without them
+    from quotadesk.views.audit_screen import AuditLogDialog
+    from quotadesk.views.client_page.page import ClientPage
+    from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
+    from quotadesk.views.dialogs.client import ClientDialog
+    from quotadesk.views.dialogs.settings import SettingsDialog
+    from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
+    from quotadesk.views.dialogs.usage import ImportUsageDialog, RecordUsageDialog
+    from quotadesk.views.outbox_screen import OutboxDialog
+    from quotadesk.views.payments_screen import PaymentsScreen
+
 D = TypeVar("D", bound=QDialog)
+
+
+def _import_client_page() -> None:
+    """Worker: the client page's modules, imported ahead of the first client opened."""
+    import quotadesk.views.client_page.page  # noqa: F401
 
 
 class MainWindow(DatabaseActions, QMainWindow):
@@ -62,11 +69,11 @@ class MainWindow(DatabaseActions, QMainWindow):
 
         self.client_list = ClientListPanel(ctx)
         self.agency = AgencyCard(ctx)
-        self.client_page = ClientPage(ctx)
+        self._client_page: ClientPage | None = None  # made when a client is first opened
+        self._page_warmed = False
         self.stack = QStackedWidget()
         self.stack.setObjectName("detailStack")
         self.stack.addWidget(self.agency)
-        self.stack.addWidget(self.client_page)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.client_list)
@@ -87,10 +94,10 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.client_list.edit_requested.connect(self.edit_client)
         self.client_list.cancel_requested.connect(self.cancel_subscription)
         self.client_list.loaded.connect(self._list_loaded)
+        self.client_list.settled.connect(lambda: start_integrity_check(self.ctx.desk))
         self.agency.load_after(self.client_list.loaded)
         self.shortcuts_first = ShortcutsFirst([self.record_action.shortcut()], self)
         self.client_list.search.installEventFilter(self.shortcuts_first)
-        self.client_page.message.connect(self.say)
         ctx.busy_changed.connect(self._busy_changed)
         ctx.changed.connect(self._desk_changed)
         self._update_actions()
@@ -209,6 +216,22 @@ class MainWindow(DatabaseActions, QMainWindow):
                       self.db_label):
             status.addPermanentWidget(label)
 
+    @property
+    def client_page(self) -> ClientPage:
+        """A client's page, made the first time one is opened (the window opens sooner)."""
+        if self._client_page is None:
+            from quotadesk.views.client_page.page import ClientPage
+
+            self._client_page = ClientPage(self.ctx)
+            self._client_page.message.connect(self.say)
+            self.stack.addWidget(self._client_page)
+        return self._client_page
+
+    def _close_client_page(self) -> None:
+        if self._client_page is not None:
+            self._client_page.show_client(None)
+        self.stack.setCurrentWidget(self.agency)
+
     def adopt(self, facts: DeskFacts, *, rollover: bool = True) -> None:
         """Make this the open desk: apply --now, load every panel, close ended periods."""
         if self.now_text:
@@ -218,8 +241,7 @@ class MainWindow(DatabaseActions, QMainWindow):
                 self.show_refusal(refusal)
             else:
                 facts.desk.clock = fixed_clock(moment.astimezone(UTC))
-        self.client_page.show_client(None)
-        self.stack.setCurrentWidget(self.agency)
+        self._close_client_page()
         self.ctx.adopt(facts)
         if not facts.read_only:
             self.mail.start()
@@ -256,8 +278,7 @@ class MainWindow(DatabaseActions, QMainWindow):
         """The check beside the first reads found the file damaged: closed, and refused as
         an open would have refused it (File → Restore… puts a backup in its place)."""
         desk, self.ctx.desk = self.ctx.desk, None
-        self.client_page.show_client(None)
-        self.stack.setCurrentWidget(self.agency)
+        self._close_client_page()
         self.ctx.changed.emit(Changes.everything())
         if desk is not None:
             self.ctx.wait_idle()
@@ -279,8 +300,7 @@ class MainWindow(DatabaseActions, QMainWindow):
     # -- navigation ----------------------------------------------------------------------
     def _client_selected(self, client_id: int | None) -> None:
         if client_id is None:
-            self.client_page.show_client(None)
-            self.stack.setCurrentWidget(self.agency)
+            self._close_client_page()
         else:
             row = self.client_list.row(client_id)
             self.client_page.show_client(client_id, row.name if row else "")
@@ -299,6 +319,10 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.client_page.show_portal()
 
     def _list_loaded(self) -> None:
+        if self._client_page is None and not self._page_warmed:
+            # Its modules read in the background now, so the first client opens at once.
+            self._page_warmed = True
+            self.ctx.run_op(None, _import_client_page, label=self.tr("Preparing"))
         if self._select_after_load is not None:
             client_id, self._select_after_load = self._select_after_load, None
             self.client_list.select_client(client_id)
@@ -328,6 +352,8 @@ class MainWindow(DatabaseActions, QMainWindow):
         return self._keep(key, make())
 
     def _client_dialog(self, client: ClientInfo | None = None) -> ClientDialog:
+        from quotadesk.views.dialogs.client import ClientDialog
+
         dialog = ClientDialog(self.ctx, client, self)
         dialog.saved.connect(self._client_saved)
         return dialog
@@ -350,31 +376,49 @@ class MainWindow(DatabaseActions, QMainWindow):
         row = self.client_list.row(client_id)
         if row is None:
             return None
+        from quotadesk.views.dialogs.subscription import CancelSubscriptionDialog
+
         return self._keep("cancel", CancelSubscriptionDialog(self.ctx, client_id, row.name, self))
 
     def open_plans(self) -> PlansDialog | None:
+        from quotadesk.views.dialogs.catalog import PlansDialog
+
         return self._open_on_desk("plans", lambda: PlansDialog(self.ctx, self))
 
     def open_packs(self) -> PacksDialog | None:
+        from quotadesk.views.dialogs.catalog import PacksDialog
+
         return self._open_on_desk("packs", lambda: PacksDialog(self.ctx, self))
 
     def open_payments(self) -> PaymentsScreen | None:
+        from quotadesk.views.payments_screen import PaymentsScreen
+
         return self._open_on_desk("payments", lambda: PaymentsScreen(self.ctx, self))
 
     def open_audit(self) -> AuditLogDialog | None:
+        from quotadesk.views.audit_screen import AuditLogDialog
+
         return self._open_on_desk("audit", lambda: AuditLogDialog(self.ctx, self))
 
     def open_outbox(self) -> OutboxDialog | None:
+        from quotadesk.views.outbox_screen import OutboxDialog
+
         return self._open_on_desk("outbox", lambda: OutboxDialog(self.ctx, self))
 
     def open_settings(self) -> SettingsDialog | None:
+        from quotadesk.views.dialogs.settings import SettingsDialog
+
         return self._open_on_desk("settings", lambda: SettingsDialog(self.ctx, self))
 
     def record_usage(self) -> RecordUsageDialog | None:
+        from quotadesk.views.dialogs.usage import RecordUsageDialog
+
         return self._open_on_desk("record", lambda: RecordUsageDialog(
             self.ctx, self.client_list.names(), self.client_list.selected_id(), self))
 
     def import_usage(self) -> ImportUsageDialog | None:
+        from quotadesk.views.dialogs.usage import ImportUsageDialog
+
         return self._open_on_desk("import", lambda: ImportUsageDialog(self.ctx, self))
 
     def rollover(self) -> int | None:
@@ -394,6 +438,8 @@ class MainWindow(DatabaseActions, QMainWindow):
             self.say(self.tr("Rollover: no period has ended since the last run."))
 
     def about(self) -> QDialog:
+        from quotadesk.views.dialogs.about import AboutDialog
+
         desk = self.ctx.desk
         return self._keep("about", AboutDialog(self, self._db_text() if desk is not None
                                                else None))

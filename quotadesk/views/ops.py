@@ -13,6 +13,7 @@ import logging
 import platform
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -311,6 +312,25 @@ class _OpProgressDialog(QProgressDialog):
 
 
 # -- garbage collection on the main thread ------------------------------------------------
+#: Loads of a large list running (and since when): the collector waits for them (below).
+_HELD: list[float] = [0, 0.0]
+#: The longest the collector waits for them.
+HOLD_LIMIT_S = 30.0
+
+
+def hold_collection() -> None:
+    """A load of 100,000 rows starts in a worker: the collector leaves its rows alone until
+    they are frozen (a walk over half a million young objects is a pause of the UI thread
+    of a tenth of a second). Balanced by `release_collection`."""
+    if not _HELD[0]:
+        _HELD[1] = time.monotonic()
+    _HELD[0] += 1
+
+
+def release_collection() -> None:
+    _HELD[0] = max(0, int(_HELD[0]) - 1)
+
+
 class MainThreadGarbageCollector(QObject):
     """Python's cyclic collector runs in whichever thread happens to allocate; if it frees a
     cycle holding a Qt widget while a worker thread runs a service, the widget is destroyed
@@ -327,6 +347,8 @@ class MainThreadGarbageCollector(QObject):
         self.timer.start()
 
     def collect_if_due(self) -> None:
+        if _HELD[0] and time.monotonic() - _HELD[1] < HOLD_LIMIT_S:
+            return  # a large list is being read: its rows are frozen once it has arrived
         young, middle, old = gc.get_count()
         if young >= gc.get_threshold()[0]:
             # By generation, as CPython's own collector does: a tick walks what was made
