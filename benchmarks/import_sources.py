@@ -86,13 +86,14 @@ def write_master_csv(path: Path, accounts: list[int], count: int) -> None:
 
 def write_own_csv(db_path: Path, path: Path) -> None:
     """The events the Asterisk import recorded, as QuotaDesk's own CSV (the billed minutes,
-    the client by name, UTC times): the same rows through the §7 path."""
+    the client by id, UTC times): the same rows through the §7 path. (By id: the cloned
+    clients share their template's name, which names the template's client alone.)"""
     with sqlite3.connect(db_path) as conn, path.open("w", encoding="utf-8") as out:
         out.write("event_id,client,resource,quantity,occurred_at\n")
-        for event_id, name, quantity, at in conn.execute(
-                "SELECT e.event_id, c.name, e.quantity, e.occurred_at FROM usage_events e "
-                "JOIN clients c ON c.id = e.client_id ORDER BY e.id"):
-            out.write(f"{event_id},{name},minutes,{quantity},{at[:10]}T{at[11:19]}Z\n")
+        for event_id, client_id, quantity, at in conn.execute(
+                "SELECT event_id, client_id, quantity, occurred_at FROM usage_events "
+                "ORDER BY id"):
+            out.write(f"{event_id},{client_id},minutes,{quantity},{at[:10]}T{at[11:19]}Z\n")
 
 
 def main() -> int:

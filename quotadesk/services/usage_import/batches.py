@@ -47,29 +47,51 @@ class Batch:
 
 
 def batches(lines: Iterator[tuple[int, list[str]]], parser: LineParser,
-            size: int, first: int) -> Iterator[Batch]:
+            size: int, first: int, left: Callable[[], float | None] | None = None
+            ) -> Iterator[Batch]:
     """Batches of `size` rows, the first of `first` and each next one twice the one before
-    until `size`."""
+    until `size`. `left`: the share of the file still to read, to cut the last two batches
+    evenly (`_toward_the_end`)."""
     batch = Batch()
-    limit = max(1, min(first, size))
+    limit = smallest = max(1, min(first, size))
     parse = parser.parse
+    append = batch.rows.append
+    taken = 0  # rows and skipped records in `batch`
+    line = 0
     for line, fields in lines:
-        batch.line = line
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line
         try:
-            batch.rows.append(parse(line, fields))
+            append(parse(line, fields))
         except Skipped:
             batch.skipped += 1  # (counted towards the batch: a file of skipped records
         except QuotaDeskError as error:  # still reports progress and can be cancelled)
             batch.rejected.append(Rejection(line, error.message))
             continue
-        if len(batch.rows) + batch.skipped >= limit:
+        taken += 1
+        if taken >= limit:
+            batch.line = line  # the last line read into it
             yield batch
             batch = Batch()
+            append = batch.rows.append
+            taken = 0
             limit = min(size, limit * 2)
+            if left is not None and limit > smallest:
+                limit = _toward_the_end(limit, smallest, line, left())
+    batch.line = line
     if batch.rows or batch.rejected or batch.skipped:
         yield batch
+
+
+def _toward_the_end(limit: int, smallest: int, line: int, left: float | None) -> int:
+    """The next batch's size near the end of the file: what is left (by the share of bytes
+    still to read, at the lines' length so far) in two halves rather than a full batch and
+    a small one. The writer process writes the last batch while nothing is left to rate:
+    after a half, it has only a half to write, with no batch more."""
+    if left is None or left >= 1 or line <= 0:
+        return limit
+    ahead = line * left / (1 - left)
+    return max(smallest, int(ahead / 2) + 1) if limit < ahead < 2 * limit else limit
 
 
 class Totals:
@@ -168,6 +190,21 @@ def _refused_before_catch_up(book: ClientAccount, now: datetime, resource: str,
     return None
 
 
+def _stored(session: Any, event_ids: list[str]) -> set[str]:
+    """Which of these event ids are stored already. On SQLite, one look at the index first:
+    if it holds none from the smallest to the largest of them (a new export's ids, as a
+    rule), it holds none of them. (SQLite compares text as UTF-8 bytes, which order as
+    Python orders the strings.)"""
+    column = table_of(UsageEvent).c.event_id
+    if event_ids and session.get_bind().dialect.name == "sqlite":
+        sql = (f"SELECT 1 FROM {column.table.name} WHERE {column.name} BETWEEN ? AND ? "
+               "LIMIT 1")
+        if session.connection().exec_driver_sql(
+                sql, (min(event_ids), max(event_ids))).first() is None:
+            return set()
+    return existing(session, column, event_ids)
+
+
 @write_op
 def import_batch(tx: Tx, batch: Batch, cache: Books) -> None:
     """Rate and write one batch in this process: one transaction."""
@@ -186,7 +223,7 @@ def rate_batch(tx: Tx, batch: Batch, cache: Books, unwritten: set[str] | None,
     rows = batch.rows
     session = tx.session
     event_ids = [row[1] for row in rows if row[1] is not None]
-    seen = existing(session, table_of(UsageEvent).c.event_id, event_ids)
+    seen = _stored(session, event_ids)
     if unwritten:
         seen.update(event_id for event_id in event_ids if event_id in unwritten)
     journal = PendingWrites(tx, record)

@@ -92,7 +92,8 @@ def import_usage(desk: Desk, source: str | os.PathLike[str] | IO[bytes], *,
                         # sooner.
                         opening = batch_size // 8 if batch_size >= RAMP_FROM else batch_size
                         done = _import_pipelined(
-                            desk, database, batches(rows, parser, batch_size, opening),
+                            desk, database,
+                            batches(rows, parser, batch_size, opening, reader.left),
                             totals, progress, cancelled)
                     else:
                         done = _import_in_turn(

@@ -116,15 +116,21 @@ class UsageReader:
             with contextlib.suppress(ValueError):
                 self._text.detach()  # the caller's stream stays open
 
+    def left(self) -> float | None:
+        """The share of the file's bytes not read yet (read ahead by a buffer), or None if
+        it cannot be told (a stream)."""
+        try:
+            size = os.fstat(self._text.buffer.fileno()).st_size
+            return max(0.0, 1 - self._text.buffer.tell() / size) if size else None
+        except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation included)
+            return None
+
     def unreadable(self, error: OSError) -> UsageFileError:
         return UsageFileError(f"file: cannot read {self.name}: {error.strerror or error}",
                               "file")
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        try:
-            yield from self._records()
-        except OSError as error:  # the file became unreadable part-way
-            raise self.unreadable(error) from None
+        return self._records()
 
     def _one_line(self) -> None:
         """A CSV reader of one line at a time, all in C (a list's `pop` feeds it): the quick
@@ -136,44 +142,47 @@ class UsageReader:
                                     delimiter=self.delimiter)
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
-        number = 0
-        slot, line_csv = self._slot, self._line_csv
-        while True:
-            for text in self._lines:
-                number += 1
-                if '"' in text and (len(text) < _READ or text[-1] == "\n"):
-                    slot.append(text)
-                    try:
-                        fields = next(line_csv)
-                    except (csv.Error, StopIteration):
-                        self._one_line()
-                        slot, line_csv = self._slot, self._line_csv
-                    else:
-                        if text.isascii() or not _BAD_BYTE.search(text):
-                            yield number, fields
+        try:
+            number = 0
+            slot, line_csv = self._slot, self._line_csv
+            while True:
+                for text in self._lines:
+                    number += 1
+                    if '"' in text and (len(text) < _READ or text[-1] == "\n"):
+                        slot.append(text)
+                        try:
+                            fields = next(line_csv)
+                        except (csv.Error, StopIteration):
+                            self._one_line()
+                            slot, line_csv = self._slot, self._line_csv
                         else:
-                            yield number, [BAD_ENCODING]
-                        continue
-                if '"' in text or (len(text) == _READ and text[-1] != "\n"):
-                    self._number = number
-                    yield self._start(number, self._fresh(text))
-                    self._skip_long()
-                    number = self._number
-                    if self._pending or self._ahead is not None:
-                        break  # lines to read again first
-                elif text.isascii() or not _BAD_BYTE.search(text):
-                    body = text.rstrip("\r\n")  # a line holds no CR or LF but its end
-                    yield number, body.split(self.delimiter) if body else []
+                            if text.isascii() or not _BAD_BYTE.search(text):
+                                yield number, fields
+                            else:
+                                yield number, [BAD_ENCODING]
+                            continue
+                    if '"' in text or (len(text) == _READ and text[-1] != "\n"):
+                        self._number = number
+                        yield self._start(number, self._fresh(text))
+                        self._skip_long()
+                        number = self._number
+                        if self._pending or self._ahead is not None:
+                            break  # lines to read again first
+                    elif text.isascii() or not _BAD_BYTE.search(text):
+                        body = text.rstrip("\r\n")  # a line holds no CR or LF but its end
+                        yield number, body.split(self.delimiter) if body else []
+                    else:
+                        yield number, [BAD_ENCODING]
                 else:
-                    yield number, [BAD_ENCODING]
-            else:
-                if not self._pending and self._ahead is None:
-                    return
-            self._number = number
-            while (line := self._queued()) is not None:
-                yield self._start(*line)
-                self._skip_long()
-            number = self._number
+                    if not self._pending and self._ahead is None:
+                        return
+                self._number = number
+                while (line := self._queued()) is not None:
+                    yield self._start(*line)
+                    self._skip_long()
+                number = self._number
+        except OSError as error:  # the file became unreadable part-way
+            raise self.unreadable(error) from None
 
     # -- physical lines ----------------------------------------------------------------------
     def _fresh(self, text: str) -> str | None:

@@ -50,8 +50,9 @@ class SourceTimes:
                 except ValueError:  # (a minute or second out of range): said below
                     pass
                 else:
-                    if not offset:
-                        return moment, f"{text[:10]} {text[11:]}.000000"
+                    if not offset:  # (`text` + ".000000" is that form when it has no T)
+                        return moment, (text + ".000000" if text[10] == " "
+                                        else f"{text[:10]} {text[11:]}.000000")
                     moment -= offset
                     return moment, stored_time(moment)
         moment = self.parse(text)
