@@ -27,6 +27,7 @@ from quotadesk.services.unit_of_work import fixed_clock
 from quotadesk.services.usage import parse_time
 from quotadesk.views.agency_card import AgencyCard
 from quotadesk.views.client_list import ClientListPanel
+from quotadesk.views.client_page.page import ClientPage
 from quotadesk.views.database_actions import DatabaseActions
 from quotadesk.views.desk_context import DeskContext, DeskFacts
 from quotadesk.views.dialogs.usage import run_rollover
@@ -37,7 +38,6 @@ from quotadesk.views.widgets import ShortcutsFirst, plain_label, refusal_text
 
 if TYPE_CHECKING:  # imported where first used: the window opens without them
     from quotadesk.views.audit_screen import AuditLogDialog
-    from quotadesk.views.client_page.page import ClientPage
     from quotadesk.views.dialogs.catalog import PacksDialog, PlansDialog
     from quotadesk.views.dialogs.client import ClientDialog
     from quotadesk.views.dialogs.settings import SettingsDialog
@@ -47,11 +47,6 @@ if TYPE_CHECKING:  # imported where first used: the window opens without them
     from quotadesk.views.payments_screen import PaymentsScreen
 
 D = TypeVar("D", bound=QDialog)
-
-
-def _import_client_page() -> None:
-    """Worker: the client page's modules, imported ahead of the first client opened."""
-    import quotadesk.views.client_page.page  # noqa: F401
 
 
 class MainWindow(DatabaseActions, QMainWindow):
@@ -69,11 +64,11 @@ class MainWindow(DatabaseActions, QMainWindow):
 
         self.client_list = ClientListPanel(ctx)
         self.agency = AgencyCard(ctx)
-        self._client_page: ClientPage | None = None  # made when a client is first opened
-        self._page_warmed = False
+        self.client_page = ClientPage(ctx)
         self.stack = QStackedWidget()
         self.stack.setObjectName("detailStack")
         self.stack.addWidget(self.agency)
+        self.stack.addWidget(self.client_page)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.client_list)
@@ -98,6 +93,7 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.agency.load_after(self.client_list.loaded)
         self.shortcuts_first = ShortcutsFirst([self.record_action.shortcut()], self)
         self.client_list.search.installEventFilter(self.shortcuts_first)
+        self.client_page.message.connect(self.say)
         ctx.busy_changed.connect(self._busy_changed)
         ctx.changed.connect(self._desk_changed)
         self._update_actions()
@@ -216,20 +212,8 @@ class MainWindow(DatabaseActions, QMainWindow):
                       self.db_label):
             status.addPermanentWidget(label)
 
-    @property
-    def client_page(self) -> ClientPage:
-        """A client's page, made the first time one is opened (the window opens sooner)."""
-        if self._client_page is None:
-            from quotadesk.views.client_page.page import ClientPage
-
-            self._client_page = ClientPage(self.ctx)
-            self._client_page.message.connect(self.say)
-            self.stack.addWidget(self._client_page)
-        return self._client_page
-
     def _close_client_page(self) -> None:
-        if self._client_page is not None:
-            self._client_page.show_client(None)
+        self.client_page.show_client(None)
         self.stack.setCurrentWidget(self.agency)
 
     def adopt(self, facts: DeskFacts, *, rollover: bool = True) -> None:
@@ -319,10 +303,6 @@ class MainWindow(DatabaseActions, QMainWindow):
         self.client_page.show_portal()
 
     def _list_loaded(self) -> None:
-        if self._client_page is None and not self._page_warmed:
-            # Its modules read in the background now, so the first client opens at once.
-            self._page_warmed = True
-            self.ctx.run_op(None, _import_client_page, label=self.tr("Preparing"))
         if self._select_after_load is not None:
             client_id, self._select_after_load = self._select_after_load, None
             self.client_list.select_client(client_id)
