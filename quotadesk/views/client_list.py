@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -36,7 +34,7 @@ from quotadesk.views.client_list_model import (
 )
 from quotadesk.views.desk_context import DeskContext
 from quotadesk.views.ops import Area, Changes, hold_collection, release_collection
-from quotadesk.views.tables import LEFT, fit_columns, header_width
+from quotadesk.views.tables import fit_columns, header_width, table_over
 from quotadesk.views.widgets import plain_label
 
 if TYPE_CHECKING:
@@ -64,31 +62,11 @@ class _SearchBox(QLineEdit):
 def client_table(model: ClientListModel, name: str) -> QTableView:
     """A read-only, row-selecting, sortable table straight over the model (no proxy: the
     model filters and sorts itself)."""
-    view = QTableView()
+    view = table_over(QTableView(), model, name, stretch=0)
     view.setObjectName("clientTable")
-    view.setAccessibleName(name)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    view.setTabKeyNavigation(False)
-    view.setShowGrid(False)
     # Always there: a filter that shrinks the list below a screenful does not resize the
     # rows' width (and repaint the list twice).
     view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-    view.verticalHeader().hide()
-    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    view.verticalHeader().setDefaultSectionSize(28)
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(True)
-    header.setDefaultAlignment(LEFT)
-    view.setProperty("wideColumn", 0)
-    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the name order until clicked
-    view.setSortingEnabled(True)
     return view
 
 

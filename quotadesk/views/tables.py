@@ -14,6 +14,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QEvent,
     QModelIndex,
@@ -243,12 +244,18 @@ def make_table(model: RowModel[Any], name: str, *, proxy: RowFilterProxy | None 
                sortable: bool = True, stretch: int | None = None) -> QTableView:
     """A read-only, row-selecting, keyboard-friendly table over `model` (through `proxy`)."""
     view = QTableView()
-    view.setObjectName(name.replace(" ", "_"))
-    view.setAccessibleName(name)
     front = proxy if proxy is not None else RowFilterProxy(view)
     if proxy is None:
         front.setSourceModel(model)
-    view.setModel(front)
+    return table_over(view, front, name, sortable=sortable, stretch=stretch)
+
+
+def table_over(view: QTableView, model: QAbstractItemModel, name: str, *,
+               sortable: bool = True, stretch: int | None = None) -> QTableView:
+    """`view` made the desk's read-only, row-selecting table over `model`, named `name`."""
+    view.setObjectName(name.replace(" ", "_"))
+    view.setAccessibleName(name)
+    view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

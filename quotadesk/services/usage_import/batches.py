@@ -47,10 +47,10 @@ class Batch:
 
 
 def batches(lines: Iterator[tuple[int, list[str]]], parser: LineParser,
-            size: int, first: int, left: Callable[[], float | None] | None = None
+            size: int, first: int, left: Callable[[], tuple[int, int] | None] | None = None
             ) -> Iterator[Batch]:
     """Batches of `size` rows, the first of `first` and each next one twice the one before
-    until `size`. `left`: the share of the file still to read, to cut the last two batches
+    until `size`. `left`: (bytes read, bytes in all) of the file, to cut the last two batches
     evenly (`_toward_the_end`)."""
     batch = Batch()
     limit = smallest = max(1, min(first, size))
@@ -83,15 +83,22 @@ def batches(lines: Iterator[tuple[int, list[str]]], parser: LineParser,
         yield batch
 
 
-def _toward_the_end(limit: int, smallest: int, line: int, left: float | None) -> int:
-    """The next batch's size near the end of the file: what is left (by the share of bytes
-    still to read, at the lines' length so far) in two halves rather than a full batch and
-    a small one. The writer process writes the last batch while nothing is left to rate:
-    after a half, it has only a half to write, with no batch more."""
-    if left is None or left >= 1 or line <= 0:
+def _toward_the_end(limit: int, smallest: int, line: int,
+                    left: tuple[int, int] | None) -> int:
+    """The next batch's size near the end of the file: what is left (by the bytes still to
+    read, at the lines' length so far) in two halves rather than a full batch and a small
+    one. The writer process writes the last batch while nothing is left to rate: after a
+    half, it has only a half to write, with no batch more. (Whole numbers throughout: the
+    lines ahead are line × unread / read.)"""
+    if left is None or line <= 0:
         return limit
-    ahead = line * left / (1 - left)
-    return max(smallest, int(ahead / 2) + 1) if limit < ahead < 2 * limit else limit
+    read, size = left
+    if read <= 0:
+        return limit
+    ahead = line * (size - read)  # × read: the lines still ahead
+    if limit * read < ahead < 2 * limit * read:
+        return max(smallest, ahead // (2 * read) + 1)
+    return limit
 
 
 class Totals:

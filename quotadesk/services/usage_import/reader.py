@@ -116,12 +116,12 @@ class UsageReader:
             with contextlib.suppress(ValueError):
                 self._text.detach()  # the caller's stream stays open
 
-    def left(self) -> float | None:
-        """The share of the file's bytes not read yet (read ahead by a buffer), or None if
-        it cannot be told (a stream)."""
+    def left(self) -> tuple[int, int] | None:
+        """(bytes read so far, the file's size in bytes) (read ahead by a buffer), or None
+        if it cannot be told (a stream)."""
         try:
             size = os.fstat(self._text.buffer.fileno()).st_size
-            return max(0.0, 1 - self._text.buffer.tell() / size) if size else None
+            return (min(size, self._text.buffer.tell()), size) if size else None
         except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation included)
             return None
 
