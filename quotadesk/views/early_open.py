@@ -11,16 +11,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from quotadesk.services.client_listing import client_count
 from quotadesk.services.errors import QuotaDeskError
-from quotadesk.views.client_list import FIRST_SCREENFUL
+from quotadesk.views.client_list import FIRST_SCREENFUL, SCREENFUL_APART_FROM
 from quotadesk.views.client_list_model import ClientListing, load_client_listing
 from quotadesk.views.desk_context import DeskContext, DeskFacts
 from quotadesk.views.ops import hold_collection, release_collection
 
 
 class EarlyOpen(QObject):
-    """`opened` once the database is open (`facts`, and the first screenful of the list in
-    `first`), refused (`refusal`) or failed (neither: the failure was reported as any
+    """`opened` once the database is open (`facts`, and the first screenful of a long list
+    in `first`), refused (`refusal`) or failed (neither: the failure was reported as any
     operation's is); `listed` once the whole list (`listing`) is read, or could not be
     (None: the client list reads it itself)."""
 
@@ -47,9 +48,9 @@ class EarlyOpen(QObject):
                 ready.set_result(None)
                 raise
             ready.set_result(facts if facts.initialised else None)
-            first = load_client_listing(facts.desk, locale, FIRST_SCREENFUL) \
-                if facts.initialised else None
-            return facts, first
+            if not facts.initialised or client_count(facts.desk) < SCREENFUL_APART_FROM:
+                return facts, None
+            return facts, load_client_listing(facts.desk, locale, FIRST_SCREENFUL)
 
         def whole() -> ClientListing | None:
             facts = ready.result()

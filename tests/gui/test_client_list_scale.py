@@ -266,3 +266,60 @@ def test_integrity_check_beside_the_first_reads_refuses_a_damaged_file(
         check_in_background(False)
     assert "File → Restore" in bare_window.dialogs["refusal"].text()
     assert ctx.desk is None and bare_window.restore_action.isEnabled()
+
+
+def test_remembered_filters_answer_as_a_fresh_search(monkeypatch):
+    """Needles typed, shortened by Backspace, pasted and typed again, across sorts and status
+    filters, with room for every result remembered and then with so little that old ones keep
+    being dropped: each answer is the one a model that remembers nothing gives."""
+    import quotadesk.views.client_list_model as list_model
+
+    listing = _listing(3000, seed=11)
+    model, fresh = ClientListModel(), ClientListModel()
+    model.set_listing(listing)
+    rng = random.Random(3)
+    needle, status = "", "all"
+    for step in range(800):
+        budget = 10**7 if step < 400 else 4000
+        monkeypatch.setattr(list_model, "_REMEMBERED", budget)
+        move = rng.random()
+        if move < 0.45:
+            needle += rng.choice("atlsbue ro0123456789")
+        elif move < 0.8:
+            needle = needle[:-rng.randint(1, 3)]
+        elif move < 0.9:
+            needle = rng.choice(["", "atlas", "blue 1", "grove", "9", "ember d"])
+        elif move < 0.95:
+            status = rng.choice(["all", "active", "blocked", "none", "overdue"])
+        else:
+            model.sort(rng.choice([C.NAME, C.PLAN, C.PENDING, C.STATUS]),
+                       rng.choice([Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder]))
+        model.set_filter(needle, status)
+        fresh.set_listing(listing)
+        if model._sort is not None:
+            fresh.sort(*model._sort)
+        fresh.set_filter(needle, status)
+        assert model.visible == fresh.visible, (step, needle, status, model._sort)
+        assert model._found_size <= budget + len(model.visible)
+    assert model._found  # it did remember some
+
+
+def test_cell_texts_follow_a_new_listing_and_a_new_money_format():
+    from quotadesk.views.formatting import Formatter
+
+    listing = _listing(50)
+    model = ClientListModel()
+    model.set_listing(listing)
+    owing = next(r for r in range(model.rowCount()) if model.client_at(r).pending)
+    cell = model.index(owing, C.PENDING)
+    amount = model.client_at(owing).pending
+    assert cell.data() == f"${amount:,.2f}"
+    model.fmt = Formatter(currency="EUR", locale="de_DE")
+    assert cell.data() == f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace(
+        "X", ".") + "\xa0€"
+    changed = listing.rows[model.visible[owing]]._replace(pending=Decimal("1234.5"))
+    rows = list(listing.rows)
+    rows[model.visible[owing]] = changed
+    model.set_listing(ClientListing(rows, listing.search, listing.states, listing.ids,
+                                    listing.positions))
+    assert model.index(owing, C.PENDING).data() == "1.234,50\xa0€"

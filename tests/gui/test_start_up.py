@@ -155,3 +155,72 @@ def test_the_collector_waits_for_a_large_list_being_read(qtbot):
     finally:
         collector.timer.stop()
         gc.enable()
+
+
+def test_the_style_sheet_is_given_once_the_window_is_built(qtbot, started, settings, tmp_path):
+    """run_gui starts the application unstyled (widgets made under a style sheet are polished
+    again at each step of being put together): open_window styles it once the window is
+    built, and the window then looks as the style sheet says."""
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    app = QApplication.instance()
+    sheet = app.styleSheet()
+    assert "QLabel#panelTitle" in sheet
+    app.setStyleSheet("")
+    try:
+        ctx, window = _start(started, _agency(tmp_path, NAMES[:1]), settings)
+        assert app.styleSheet() == sheet
+        title = next(label for label in window.client_list.findChildren(QLabel)
+                     if label.objectName() == "panelTitle")
+        title.ensurePolished()
+        assert title.font().pointSize() == 13 and title.font().weight() >= 600
+        settle(qtbot, ctx)
+        assert not ctx.failures
+    finally:
+        app.setStyleSheet(sheet)
+
+
+@pytest.mark.parametrize("apart_from, first_rows", [(15_000, None), (3, 3)])
+def test_a_first_screenful_is_read_apart_only_for_a_long_list(
+        qtbot, started, settings, tmp_path, monkeypatch, apart_from, first_rows):
+    from quotadesk.views import early_open
+
+    monkeypatch.setattr(early_open, "SCREENFUL_APART_FROM", apart_from)
+    monkeypatch.setattr(early_open, "FIRST_SCREENFUL", 3)
+    db = _agency(tmp_path, NAMES)
+    ctx, window = _start(started, db, settings)
+    early = ctx.findChild(EarlyOpen)
+    firsts: list[Any] = []
+    early.when(early.opened, early.is_opened, lambda: firsts.append(early.first))
+    qtbot.waitUntil(lambda: bool(firsts), timeout=TIMEOUT)
+    first = firsts[0]
+    assert (None if first is None else len(first.rows)) == first_rows
+    if first is not None:  # a screenful (by the stored name key) in the locale's order
+        from quotadesk.views.formatting import collation_key
+
+        names = [r.name for r in first.rows]
+        assert not first.complete and set(names) <= set(NAMES)
+        assert names == sorted(names, key=collation_key)
+    qtbot.waitUntil(lambda: window.client_list.model.rowCount() == len(NAMES), timeout=TIMEOUT)
+    settle(qtbot, ctx)
+    assert window.client_list.model.listing.complete
+    assert not ctx.failures
+
+
+def test_the_quicker_feature_check_answers_as_pysides_own():
+    """PySide's question of each imported module (does its source name PySide6?) answered
+    from the file's bytes, as `inspect.getsource` answered it."""
+    import inspect
+    import sys
+
+    import quotadesk.services.rules.money
+    import quotadesk.views.ops
+
+    feature = sys.modules["shibokensupport.feature"]
+    assert getattr(feature._mod_uses_pyside, "quick", False)
+    for module in (quotadesk.views.ops, quotadesk.services.rules.money, inspect, sys):
+        try:
+            expected = "PySide6" in inspect.getsource(module)
+        except (OSError, TypeError):
+            expected = False
+        assert feature._mod_uses_pyside(module) is expected, module.__name__

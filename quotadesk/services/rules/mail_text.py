@@ -6,12 +6,12 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from quotadesk.services.errors import InvalidValue
+
+if TYPE_CHECKING:  # Jinja2 is imported when a template is first rendered: the window opens
+    from jinja2.sandbox import SandboxedEnvironment  # a few hundredths of a second sooner
 
 KINDS = ("alert", "request", "reminder", "statement")
 #: What the outbox and `mail list` call each kind.
@@ -102,6 +102,9 @@ SAMPLE: dict[str, Any] = {
 
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                 keep_trailing_newline=True)
 
@@ -118,6 +121,8 @@ def render_part(source: str, context: Mapping[str, Any]) -> str:
 def check_template(key: str, kind: str, part: str, source: str) -> None:
     """Refuse a template that does not render (syntax, an unknown name, a forbidden
     attribute) on every shape of its kind's context."""
+    from jinja2 import TemplateError
+
     for variant in _variants(kind):
         try:
             render_part(source, variant)
