@@ -57,8 +57,9 @@ class Desk:
 
     def settings(self) -> dict[str, str]:
         if self._settings is None:
+            table = table_of(Setting)  # Core: opening a desk does not configure the mappers
             with self.database.session(write=False) as session:
-                rows = session.execute(select(Setting.key, Setting.value)).all()
+                rows = session.connection().execute(select(table.c.key, table.c.value)).all()
             self._settings = {key: value for key, value in rows}
         return self._settings
 
