@@ -41,7 +41,10 @@ KEYS = ["a", "at", "atl", "atla", "atlas", "atlas ", "atlas p", "atlas pl", "atl
 def _app():
     from quotadesk.app import application
 
-    return application(styled=False)  # as run_gui: styled once the window is built
+    try:
+        return application(styled=False)  # as run_gui: styled once the window is built
+    except TypeError:  # a previous version (--code): styled at once
+        return application()
 
 
 def _painted(app, view) -> None:

@@ -45,8 +45,9 @@ __all__ = ["STATUS_FILTERS", "ClientListModel", "ClientListPanel", "ClientRow",
 
 #: Rows read first, so that the window is filled before 100,000 have arrived.
 FIRST_SCREENFUL = 80
-#: From how many clients the first screenful is read apart at start-up (below, the whole list
-#: arrives in a fifth of a second, and a second read would only hold it up).
+#: From how many clients the first screenful is read apart at start-up from a local file
+#: (below, the whole list arrives in a fifth of a second, and a second read would only hold it
+#: up; from a server it is always read apart).
 SCREENFUL_APART_FROM = 15_000
 
 
@@ -165,7 +166,7 @@ class ClientListPanel(QWidget):
         self.table.doubleClicked.connect(self._open_row)
         ctx.changed.connect(self._on_changed)
         self._update_buttons()
-        self._update_count()
+        self.update_count()
 
     # -- loading ---------------------------------------------------------------------------
     def _on_changed(self, changes: Changes) -> None:
@@ -176,6 +177,12 @@ class ClientListPanel(QWidget):
     def take_early(self, early: EarlyOpen) -> None:
         """The next load of `early`'s database takes what `early` read (or is reading)."""
         self._early = early
+        self.say_loading()
+
+    def say_loading(self) -> None:
+        """Until the first rows of a load arrive, the count says so (not "0 clients")."""
+        if not self.model.total():
+            self.count.setText(self.tr("Loading clients…"))
 
     def reload(self) -> None:
         desk, locale = self.ctx.desk, self.ctx.fmt.locale
@@ -188,10 +195,11 @@ class ClientListPanel(QWidget):
             return
         if desk is None:
             self.model.set_listing(ClientListing([], [], b"", [], {}))
-            self._update_count()
+            self.update_count()
             return
         if not self.model.total():
             # An empty list (a desk just opened): a screenful first, read in a moment.
+            self.say_loading()
             self.ctx.run_op(self, lambda: load_client_listing(desk, locale, FIRST_SCREENFUL),
                             lambda listing: self._loaded(listing, generation),
                             latest="client-list-first", label=self.tr("Loading clients"))
@@ -233,14 +241,14 @@ class ClientListPanel(QWidget):
             QTimer.singleShot(0, self.table, self.fit_columns)
             self._fitted = True
         if not listing.complete:
-            self._update_count()
+            self.update_count()
             return
         # The rows stay until the next load: out of the collector's way (a full collection
         # over 100,000 rows is a pause of the UI thread), as Instagram does with gc.freeze.
         gc.freeze()
         self._reselect()
         self._update_buttons()
-        self._update_count()
+        self.update_count()
         self.loaded.emit()
 
     def fit_columns(self) -> None:
@@ -305,9 +313,9 @@ class ClientListPanel(QWidget):
         self.table.verticalHeader().doItemsLayout()
         self.table.doItemsLayout()
         self._reselect()
-        self._update_count()
+        self.update_count()
 
-    def _update_count(self) -> None:
+    def update_count(self) -> None:
         shown, total = self.model.rowCount(), self.model.total()
         if not self.model.listing.complete and total:
             self.count.setText(self.tr("Loading clients…"))
@@ -373,7 +381,7 @@ class ClientListPanel(QWidget):
         changed = client_id != self._selected
         self._selected = client_id
         self._update_buttons()
-        self._update_count()
+        self.update_count()
         if changed or force:
             self.client_selected.emit(client_id)
 

@@ -271,8 +271,10 @@ class ClientListModel(QAbstractTableModel):
         if not needle:
             self.visible = candidates
             return
-        found = self._found.get(needle)
-        if found is None:
+        found = self._found.pop(needle, None)
+        if found is not None:  # kept as the latest used (the oldest unused goes first)
+            self._found[needle] = found
+        else:
             if narrow:
                 candidates = self.visible
             else:

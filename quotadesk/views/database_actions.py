@@ -75,6 +75,7 @@ class DatabaseActions(_WindowBase):
         self.now_text = now
         self.db_label.setText(self.tr("Opening…"))
         if early is not None:
+            self.client_list.say_loading()
             early.when(early.opened, early.is_opened, lambda: self._early_opened(early))
             return
         self.ctx.run_op(self, lambda: open_desk(path_or_url, self.ctx.locale), self._database_opened,
@@ -84,12 +85,16 @@ class DatabaseActions(_WindowBase):
 
     def _early_opened(self, early: EarlyOpen) -> None:
         if early.refusal is not None:
+            self.client_list.update_count()
             self._open_refused(early.path_or_url, early.refusal)
         elif early.facts is None:  # failed, and reported as such
+            self.client_list.update_count()
             self.db_label.setText(self._db_text())
         else:
             if early.facts.initialised:
                 self.client_list.take_early(early)
+            else:
+                self.client_list.update_count()
             self._database_opened(early.facts)
 
     def _open_refused(self, path_or_url: str | None, refusal: QuotaDeskError) -> None:

@@ -51,6 +51,8 @@ def quicken_feature_check() -> bool:
     "PySide6" (to know which modules may switch on `__feature__`s), by `inspect.getsource`:
     a tenth of a second over the four hundred modules the window imports. The same question
     answered by reading the file's bytes; True if the check was replaced."""
+    import PySide6.QtCore  # noqa: F401 - loads the feature machinery (3.12+ skips the probe)
+
     feature = sys.modules.get("shibokensupport.feature")
     original = getattr(feature, "_mod_uses_pyside", None)
     if original is None or getattr(original, "quick", False):

@@ -110,6 +110,7 @@ def test_a_file_that_is_not_a_database_is_refused_as_any_open_refuses_it(
     settle(qtbot, ctx)
     assert ctx.desk is None and window.db_label.text() == "No database open"
     assert window.client_list.model.rowCount() == 0
+    assert window.client_list.count.text() == "0 clients"  # no longer "Loading clients…"
     assert not ctx.failures
     box.close()
 
@@ -119,6 +120,7 @@ def test_a_new_file_offers_the_first_run_set_up(qtbot, started, settings, tmp_pa
     qtbot.waitUntil(lambda: window.findChild(FirstRunDialog) is not None, timeout=TIMEOUT)
     settle(qtbot, ctx)
     assert ctx.desk is None and window.client_list.model.rowCount() == 0
+    assert window.client_list.count.text() == "0 clients"
     assert not ctx.failures
 
 
@@ -180,30 +182,38 @@ def test_the_style_sheet_is_given_once_the_window_is_built(qtbot, started, setti
         app.setStyleSheet(sheet)
 
 
-@pytest.mark.parametrize("apart_from, first_rows", [(15_000, None), (3, 3)])
+@pytest.mark.parametrize("apart_from, first_reads", [(15_000, []), (3, [3])])
 def test_a_first_screenful_is_read_apart_only_for_a_long_list(
-        qtbot, started, settings, tmp_path, monkeypatch, apart_from, first_rows):
+        qtbot, started, settings, tmp_path, monkeypatch, apart_from, first_reads):
     from quotadesk.views import early_open
+
+    reads: list[Any] = []
+    real = early_open.load_client_listing
+
+    def load(desk: Any, locale: str, limit: int | None = None) -> Any:
+        listing = real(desk, locale, limit)
+        reads.append((limit, listing))
+        return listing
 
     monkeypatch.setattr(early_open, "SCREENFUL_APART_FROM", apart_from)
     monkeypatch.setattr(early_open, "FIRST_SCREENFUL", 3)
+    monkeypatch.setattr(early_open, "load_client_listing", load)
     db = _agency(tmp_path, NAMES)
     ctx, window = _start(started, db, settings)
-    early = ctx.findChild(EarlyOpen)
-    firsts: list[Any] = []
-    early.when(early.opened, early.is_opened, lambda: firsts.append(early.first))
-    qtbot.waitUntil(lambda: bool(firsts), timeout=TIMEOUT)
-    first = firsts[0]
-    assert (None if first is None else len(first.rows)) == first_rows
-    if first is not None:  # a screenful (by the stored name key) in the locale's order
+    assert window.client_list.count.text() == "Loading clients…"  # not "0 clients"
+    qtbot.waitUntil(lambda: window.client_list.model.rowCount() == len(NAMES), timeout=TIMEOUT)
+    settle(qtbot, ctx)
+    firsts = [listing for limit, listing in reads if limit is not None]
+    assert [len(first.rows) for first in firsts] == first_reads
+    for first in firsts:  # a screenful (by the stored name key) in the locale's order
         from quotadesk.views.formatting import collation_key
 
         names = [r.name for r in first.rows]
         assert not first.complete and set(names) <= set(NAMES)
         assert names == sorted(names, key=collation_key)
-    qtbot.waitUntil(lambda: window.client_list.model.rowCount() == len(NAMES), timeout=TIMEOUT)
-    settle(qtbot, ctx)
+    assert [limit for limit, _ in reads if limit is None] == [None]  # the whole list, once
     assert window.client_list.model.listing.complete
+    assert window.client_list.count.text() == "5 clients"
     assert not ctx.failures
 
 
