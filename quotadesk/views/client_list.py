@@ -258,11 +258,11 @@ class ClientListPanel(QWidget):
         text), the names last."""
         view, model, c = self.table, self.model, ClientListModel.Column
         metrics = QFontMetrics(view.font())
-        rows = model.rows[:150]
+        rows = model.rows[:FIRST_SCREENFUL]  # (the same rows whether or not read apart)
         widths = []
         for column in range(model.columnCount()):
-            longest = max((metrics.horizontalAdvance(model.display(row, column))
-                           for row in rows), default=0)
+            texts = {model.display(row, column) for row in rows}  # each distinct text once
+            longest = max(map(metrics.horizontalAdvance, texts), default=0)
             cap = 260 if column == c.NAME else 200
             widths.append(max(min(cap, longest + 16), header_width(view, column)))
         last = len(widths) - 1  # it stretches, never narrower than its header's own hint
