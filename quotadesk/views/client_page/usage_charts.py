@@ -90,18 +90,10 @@ class UsageChartsTab(ClientTab):
         layout.addWidget(self.missing)
         self.empty = plain_label("", wrap=True, name="hint")
         layout.addWidget(self.empty)
+        #: The two chart views, made when the first charts arrive: an empty chart still
+        #: lays itself out, a few hundredths of a second of the window's start.
         self.day_view = self.period_view = None
-        if CHARTS:
-            self.day_view = QChartView()
-            self.day_view.setObjectName("dailyUsageChart")
-            self.day_view.setAccessibleName(self.tr("Usage per day this period"))
-            self.period_view = QChartView()
-            self.period_view.setObjectName("periodUsageChart")
-            self.period_view.setAccessibleName(self.tr("Usage per period"))
-            for view in (self.day_view, self.period_view):
-                view.setRenderHint(QPainter.RenderHint.Antialiasing)
-                view.setMinimumHeight(230)
-                layout.addWidget(view, 1)
+        self._charts_layout = layout
         # In a scroll area: two charts' height never sets the window's smallest size.
         scroll_content(self, inner)
         self.resource.currentIndexChanged.connect(self.reload)
@@ -127,15 +119,29 @@ class UsageChartsTab(ClientTab):
                         self.show_charts, latest="usage-charts",
                         label=self.tr("Loading the usage charts"))
 
+    def _make_views(self) -> tuple[QChartView, QChartView]:
+        if self.day_view is None or self.period_view is None:
+            self.day_view = QChartView()
+            self.day_view.setObjectName("dailyUsageChart")
+            self.day_view.setAccessibleName(self.tr("Usage per day this period"))
+            self.period_view = QChartView()
+            self.period_view.setObjectName("periodUsageChart")
+            self.period_view.setAccessibleName(self.tr("Usage per period"))
+            for view in (self.day_view, self.period_view):
+                view.setRenderHint(QPainter.RenderHint.Antialiasing)
+                view.setMinimumHeight(230)
+                self._charts_layout.addWidget(view, 1)
+        return self.day_view, self.period_view
+
     def show_charts(self, charts: UsageCharts) -> None:
         self.loaded = charts
-        assert self.day_view is not None and self.period_view is not None
+        day_view, period_view = self._make_views()
         unit = unit_word(charts.resource)
         self.empty.setText(self.tr("No current period: the client has no active subscription.")
                            if not charts.days else "")
         self.empty.setVisible(not charts.days)
-        self.day_view.setChart(self._daily(charts, unit))
-        self.period_view.setChart(self._periods(charts, unit))
+        day_view.setChart(self._daily(charts, unit))
+        period_view.setChart(self._periods(charts, unit))
 
     def _daily(self, charts: UsageCharts, unit: str) -> QChart:
         chart = _chart(self.tr("Usage per day this period ({unit})").format(unit=unit))
