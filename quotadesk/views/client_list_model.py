@@ -1,8 +1,9 @@
 """The client list's table model, built for 100,000 clients: the rows are the service's plain
 tuples; the model shows an index list of them (sorted, then filtered) that it replaces
 whole, so a keystroke costs one pass over precomputed search texts (fewer when the text
-grows: the previous result is narrowed) and a sort one `sorted` over precomputed keys; cell
-text is made when a cell is painted, never for rows nobody looks at."""
+grows: the previous result is narrowed; none for a needle seen lately) and a sort one
+`sorted` over precomputed keys; cell text is made when a cell is first painted, never for
+rows nobody looks at."""
 
 from __future__ import annotations
 
@@ -166,7 +167,9 @@ class ClientListModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.fmt = Formatter()
+        #: The cells' texts by row number (worded with `fmt`), made when first shown.
+        self._texts: dict[int, tuple[str, ...]] = {}
+        self._fmt = Formatter()
         self.listing = EMPTY
         #: Row numbers of `listing.rows` in the order sorted by (name order until sorted).
         self.order: list[int] = []
@@ -184,12 +187,21 @@ class ClientListModel(QAbstractTableModel):
         #: longer one searches only what its longest remembered start found.
         self._found: dict[str, list[int]] = {}
         self._found_size = 0
-        #: The cells' texts by row number (worded with `_texts_fmt`), made when first shown.
-        self._texts: dict[int, tuple[str, ...]] = {}
-        self._texts_fmt = self.fmt
         self.rows = _Visible(self)
 
     # -- what is shown ---------------------------------------------------------------------
+    @property
+    def fmt(self) -> Formatter:
+        return self._fmt
+
+    @fmt.setter
+    def fmt(self, fmt: Formatter) -> None:
+        """Words and numbers in the desk's money and locale (the kept texts are worded
+        again)."""
+        if fmt is not self._fmt:
+            self._fmt = fmt
+            self._texts.clear()
+
     def set_listing(self, listing: ClientListing) -> None:
         """Take a fresh load. The same clients in the same order: the cells are announced as
         changed and nothing moves; otherwise one reset."""
@@ -200,7 +212,7 @@ class ClientListModel(QAbstractTableModel):
         self._texts.clear()
         old = self.visible
         self._order_rows()
-        self._refilter(narrow=False)
+        self._refilter()
         if same and self.visible == old:
             if old:
                 self.dataChanged.emit(self.index(0, 0),
@@ -210,14 +222,13 @@ class ClientListModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_filter(self, needle: str, status: str) -> None:
-        narrow = status == self.status and needle.startswith(self.needle)
         if needle == self.needle and status == self.status:
             return
         if status != self.status:
             self._forget_found()
         self.needle, self.status = needle, status
         self.beginResetModel()
-        self._refilter(narrow)
+        self._refilter()
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -226,7 +237,7 @@ class ClientListModel(QAbstractTableModel):
         self._sort = (column, order)
         self.beginResetModel()
         self._order_rows()
-        self._refilter(narrow=False)
+        self._refilter()
         self.endResetModel()
 
     def _order_rows(self) -> None:
@@ -261,9 +272,10 @@ class ClientListModel(QAbstractTableModel):
             ranks = self._ranks[column] = [place[key] for key in keys]
         return ranks
 
-    def _refilter(self, narrow: bool) -> None:
+    def _refilter(self) -> None:
         """The shown rows: the sorted ones of the chosen status whose search text holds the
-        needle; when the needle only grew, the rows shown before are the only candidates."""
+        needle; a needle remembered is not searched again, and a longer one searches only
+        what its longest remembered start found."""
         candidates = self._by_status.get(self.status)
         if candidates is None:
             candidates = self._by_status[self.status] = self._status_rows(self.status)
@@ -275,14 +287,11 @@ class ClientListModel(QAbstractTableModel):
         if found is not None:  # kept as the latest used (the oldest unused goes first)
             self._found[needle] = found
         else:
-            if narrow:
-                candidates = self.visible
-            else:
-                for end in range(len(needle) - 1, 0, -1):
-                    start = self._found.get(needle[:end])
-                    if start is not None:
-                        candidates = start
-                        break
+            for end in range(len(needle) - 1, 0, -1):  # (the needle before a keystroke
+                start = self._found.get(needle[:end])  # that lengthened it is remembered)
+                if start is not None:
+                    candidates = start
+                    break
             search = self.listing.search
             found = [i for i in candidates if needle in search[i]]
             self._remember_found(needle, found)
@@ -372,9 +381,6 @@ class ClientListModel(QAbstractTableModel):
 
     def _value(self, row: ClientListRow, number: int, column: int, role: int) -> Any:
         if role in (_DISPLAY, _ACCESSIBLE):
-            if self._texts_fmt is not self.fmt:
-                self._texts.clear()
-                self._texts_fmt = self.fmt
             texts = self._texts.get(number)
             if texts is None:
                 if len(self._texts) >= _TEXTS_KEPT:

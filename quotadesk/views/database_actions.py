@@ -84,17 +84,15 @@ class DatabaseActions(_WindowBase):
                         on_refused=lambda refusal: self._open_refused(path_or_url, refusal))
 
     def _early_opened(self, early: EarlyOpen) -> None:
+        if early.facts is not None and early.facts.initialised:
+            self.client_list.take_early(early)
+        else:
+            self.client_list.update_count()  # no list to load: no longer "Loading clients…"
         if early.refusal is not None:
-            self.client_list.update_count()
             self._open_refused(early.path_or_url, early.refusal)
         elif early.facts is None:  # failed, and reported as such
-            self.client_list.update_count()
             self.db_label.setText(self._db_text())
         else:
-            if early.facts.initialised:
-                self.client_list.take_early(early)
-            else:
-                self.client_list.update_count()
             self._database_opened(early.facts)
 
     def _open_refused(self, path_or_url: str | None, refusal: QuotaDeskError) -> None:

@@ -120,17 +120,18 @@ class UsageChartsTab(ClientTab):
                         label=self.tr("Loading the usage charts"))
 
     def _make_views(self) -> tuple[QChartView, QChartView]:
+        def chart_view(name: str, accessible: str) -> QChartView:
+            view = QChartView()
+            view.setObjectName(name)
+            view.setAccessibleName(accessible)
+            view.setRenderHint(QPainter.RenderHint.Antialiasing)
+            view.setMinimumHeight(230)
+            self._charts_layout.addWidget(view, 1)
+            return view
+
         if self.day_view is None or self.period_view is None:
-            self.day_view = QChartView()
-            self.day_view.setObjectName("dailyUsageChart")
-            self.day_view.setAccessibleName(self.tr("Usage per day this period"))
-            self.period_view = QChartView()
-            self.period_view.setObjectName("periodUsageChart")
-            self.period_view.setAccessibleName(self.tr("Usage per period"))
-            for view in (self.day_view, self.period_view):
-                view.setRenderHint(QPainter.RenderHint.Antialiasing)
-                view.setMinimumHeight(230)
-                self._charts_layout.addWidget(view, 1)
+            self.day_view = chart_view("dailyUsageChart", self.tr("Usage per day this period"))
+            self.period_view = chart_view("periodUsageChart", self.tr("Usage per period"))
         return self.day_view, self.period_view
 
     def show_charts(self, charts: UsageCharts) -> None:
